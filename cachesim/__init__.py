@@ -1,0 +1,46 @@
+"""cachesim: a provider-agnostic async cache, its provider contract suite and a workload simulator.
+
+The public API is re-exported here::
+
+    from cachesim import Cache, CacheKeys, CacheSettings, CacheStats, create_provider
+"""
+
+from cachesim import errors
+from cachesim.cache import NO_EXPIRY, Cache, CacheEvent
+from cachesim.clock import Clock, ManualClock, SystemClock
+from cachesim.errors import (
+    CacheError,
+    ConfigurationError,
+    InvalidKeyError,
+    InvalidTTLError,
+    ProviderError,
+    UnstorableValueError,
+)
+from cachesim.keys import CacheKeys, escape_glob
+from cachesim.settings import CacheSettings, create_provider
+from cachesim.stats import CacheStats, LatencySummary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NO_EXPIRY",
+    "Cache",
+    "CacheError",
+    "CacheEvent",
+    "CacheKeys",
+    "CacheSettings",
+    "CacheStats",
+    "Clock",
+    "ConfigurationError",
+    "InvalidKeyError",
+    "InvalidTTLError",
+    "LatencySummary",
+    "ManualClock",
+    "ProviderError",
+    "SystemClock",
+    "UnstorableValueError",
+    "__version__",
+    "create_provider",
+    "errors",
+    "escape_glob",
+]

@@ -1,0 +1,523 @@
+"""The :class:`Cache` service: one behaviour over every provider."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
+
+from cachesim import codec
+from cachesim.breaker import BreakerState, CircuitBreaker
+from cachesim.clock import Clock, system_clock
+from cachesim.errors import (
+    ConfigurationError,
+    InvalidKeyError,
+    InvalidTTLError,
+    UnstorableValueError,
+)
+from cachesim.keys import escape_glob, validate_key
+from cachesim.providers.base import Provider
+from cachesim.providers.capabilities import Capability
+from cachesim.stats import CacheStats, LatencyWindow
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from cachesim.settings import CacheSettings
+
+__all__ = ["NO_EXPIRY", "Cache", "CacheEvent"]
+
+logger = logging.getLogger("cachesim")
+
+T = TypeVar("T")
+
+#: Pass as ``ttl`` (or ``default_ttl``) to store an entry that never expires.
+NO_EXPIRY: Final[float] = math.inf
+
+#: Smallest TTL: providers store expiry with millisecond resolution.
+MIN_TTL: Final[float] = 0.001
+
+
+class _Failed:
+    __slots__ = ()
+
+
+_FAILED: Final = _Failed()
+
+
+class CacheEvent(NamedTuple):
+    """One operation seen by a :meth:`Cache.subscribe` listener.
+
+    ``op`` is ``get``, ``set``, ``delete``, ``invalidate`` or ``clear``; ``hit``
+    is set for reads; ``ttl`` (seconds, None = no expiry) and ``size`` (stored
+    bytes) for writes; ``time`` is the cache clock's reading.
+    """
+
+    time: float
+    op: str
+    key: str
+    hit: bool | None = None
+    ttl: float | None = None
+    size: int | None = None
+
+
+Listener = Callable[[CacheEvent], None]
+
+
+def validate_ttl(ttl: object, *, name: str = "ttl") -> float:
+    """Return ``ttl`` as seconds (``math.inf`` = no expiry) or raise :class:`InvalidTTLError`."""
+    if isinstance(ttl, timedelta):
+        ttl = ttl.total_seconds()
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise InvalidTTLError(
+            f"{name} must be a number of seconds (int, float or timedelta), got "
+            f"{type(ttl).__name__}; use NO_EXPIRY for entries that never expire"
+        )
+    seconds = float(ttl)
+    if math.isnan(seconds):
+        raise InvalidTTLError(f"{name} must be a number of seconds, got NaN")
+    if seconds < MIN_TTL:
+        raise InvalidTTLError(
+            f"{name} must be at least {MIN_TTL} s (millisecond resolution), got {ttl!r}; "
+            "to remove an entry call delete(), to keep it forever pass ttl=NO_EXPIRY"
+        )
+    return seconds
+
+
+class Cache:
+    """An async cache over any provider, with the same semantics everywhere.
+
+    Keys are namespaced (stored as ``<namespace>:<key>``); values round-trip as
+    JSON types (plus top-level bytes) and are copied on the way in and out; a
+    cached ``None`` is a value, not a miss.  Backend failures never reach the
+    caller: reads become misses, writes are dropped, each call is bounded by
+    ``timeout`` and a circuit breaker skips a dead backend.  Programmer errors
+    (bad key, bad TTL, unstorable value) raise at once.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        namespace: str = "cache",
+        default_ttl: float | timedelta = 3600.0,
+        timeout: float = 1.0,
+        bulk_timeout: float = 30.0,
+        breaker_threshold: int = 5,
+        breaker_reset: float = 5.0,
+        clock: Clock | None = None,
+        max_value_bytes: int | None = None,
+    ) -> None:
+        if not isinstance(namespace, str) or not namespace:
+            raise ConfigurationError("namespace must be a non-empty string (e.g. 'app')")
+        for label, value in (("timeout", timeout), ("bulk_timeout", bulk_timeout)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ConfigurationError(
+                    f"{label} must be a positive number of seconds, got {value!r}"
+                )
+        self.provider = provider
+        self.namespace = namespace
+        self.default_ttl = validate_ttl(default_ttl, name="default_ttl")
+        self.timeout = float(timeout)
+        self.bulk_timeout = float(bulk_timeout)
+        self.clock: Clock = clock or getattr(provider, "clock", None) or system_clock
+        limits = [v for v in (max_value_bytes, getattr(provider, "max_value_bytes", None)) if v]
+        self.max_value_bytes: int | None = min(limits) if limits else None
+        self._prefix = namespace + ":"
+        self._pattern_prefix = escape_glob(namespace) + ":"
+        self._in_process = bool(getattr(provider, "in_process", False))
+        self._breaker = CircuitBreaker(self.clock, breaker_threshold, breaker_reset)
+        self._healthy = True
+        self._flights: dict[str, asyncio.Future[str]] = {}
+        self._listeners: list[Listener] = []
+        self._latency: dict[str, LatencyWindow] = {}
+        self.hits = self.misses = self.sets = self.deletes = 0
+        self.errors = self.timeouts = self.short_circuited = 0
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def from_env(cls, settings: CacheSettings | None = None, **overrides: Any) -> Cache:
+        """Build the cache the environment describes (``CACHE_PROVIDER``, ``CACHE_*`` ...)."""
+        from cachesim.settings import CacheSettings, create_provider
+
+        settings = settings or CacheSettings()
+        options: dict[str, Any] = {
+            "namespace": settings.namespace,
+            "default_ttl": settings.default_ttl,
+            "timeout": settings.timeout,
+        }
+        options.update(overrides)
+        return cls(create_provider(settings), **options)
+
+    def __repr__(self) -> str:
+        return f"Cache({self.provider!r}, namespace={self.namespace!r})"
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def initialize(self) -> None:
+        """Connect the provider.  An unreachable backend is logged, not raised."""
+        await self._call("initialize", self.provider.initialize, timeout=self.timeout)
+
+    async def disconnect(self) -> None:
+        """Release the provider's connections (errors are logged, not raised)."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.provider.disconnect()
+        except Exception as exc:  # a failing close must not break shutdown
+            logger.warning(
+                "cache provider did not disconnect cleanly: %s",
+                type(exc).__name__,
+                extra={"cache_namespace": self.namespace, "cache_provider": self._provider_name},
+            )
+
+    async def __aenter__(self) -> Cache:
+        await self.initialize()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    # -- listeners ----------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every operation; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, op: str, key: str, **fields: Any) -> None:
+        event = CacheEvent(self.clock.now(), op, key, **fields)
+        for listener in list(self._listeners):
+            listener(event)
+
+    # -- helpers ------------------------------------------------------------------
+    @property
+    def _provider_name(self) -> str:
+        return str(getattr(self.provider, "name", type(self.provider).__name__))
+
+    def _key(self, key: object) -> str:
+        return self._prefix + validate_key(key)
+
+    def _ttl(self, ttl: object) -> float | None:
+        seconds = self.default_ttl if ttl is None else validate_ttl(ttl)
+        return None if seconds == math.inf else seconds
+
+    def _encode(self, value: Any) -> str:
+        text = codec.encode(value)
+        limit = self.max_value_bytes
+        if limit is not None and len(text) > limit:
+            raise UnstorableValueError(
+                f"value is {len(text)} bytes once encoded; this cache's limit is {limit} "
+                f"bytes ({self._provider_name} provider). Store a smaller value or split it"
+            )
+        return text
+
+    def _record_latency(self, op: str, seconds: float) -> None:
+        window = self._latency.get(op)
+        if window is None:
+            window = self._latency[op] = LatencyWindow()
+        window.add(seconds)
+
+    async def _call(
+        self,
+        op: str,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> T | _Failed:
+        """Run one provider call: breaker, timeout, fail-open, counting and logging."""
+        breaker = self._breaker
+        if breaker.state is not BreakerState.CLOSED and not breaker.allow():
+            self.short_circuited += 1
+            return _FAILED
+        start = time.perf_counter()
+        try:
+            if self._in_process:
+                result = await fn(*args)
+            else:
+                async with asyncio.timeout(timeout or self.timeout):
+                    result = await fn(*args)
+        except TimeoutError:
+            self.timeouts += 1
+            self._failure(op, None)
+            return _FAILED
+        except Exception as exc:  # any backend fault: fail open
+            self.errors += 1
+            self._failure(op, exc)
+            return _FAILED
+        self._record_latency(op, time.perf_counter() - start)
+        if breaker.state is not BreakerState.CLOSED or not self._healthy:
+            self._recovered()
+        return result
+
+    def _failure(self, op: str, exc: BaseException | None) -> None:
+        previous = self._breaker.state
+        state = self._breaker.record_failure()
+        extra = {
+            "cache_namespace": self.namespace,
+            "cache_provider": self._provider_name,
+            "cache_op": op,
+            "cache_error": type(exc).__name__ if exc else "timeout",
+        }
+        if self._healthy:
+            self._healthy = False
+            what = f"{type(exc).__name__}: {exc}" if exc else f"no answer within {self.timeout} s"
+            logger.warning(
+                "cache backend failing (%s on %s); serving misses and dropping writes",
+                what[:300],
+                op,
+                extra=extra,
+            )
+        if state is BreakerState.OPEN and previous is not BreakerState.OPEN:
+            logger.warning(
+                "cache circuit breaker opened; backend calls skipped for %.1f s",
+                self._breaker.reset_after,
+                extra=extra,
+            )
+
+    def _recovered(self) -> None:
+        self._breaker.record_success()
+        self._healthy = True
+        logger.info(
+            "cache backend recovered",
+            extra={"cache_namespace": self.namespace, "cache_provider": self._provider_name},
+        )
+
+    # -- reads --------------------------------------------------------------------
+    async def get(self, key: str, default: Any = None) -> Any:
+        """Return the cached value, or ``default`` on a miss (a cached None is returned as None)."""
+        full = self._key(key)
+        text = await self._call("get", self.provider.get, full)
+        hit = text is not None and not isinstance(text, _Failed)
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+        if self._listeners:
+            self._emit("get", key, hit=hit)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("cache %s %s", "hit" if hit else "miss", full, extra={"cache_key": full})
+        return codec.decode(text) if hit else default  # type: ignore[arg-type]
+
+    async def has(self, key: str) -> bool:
+        """Whether ``key`` holds a live entry (False when the backend fails)."""
+        result = await self._call("has", self.provider.has, self._key(key))
+        return result is True
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return ``{key: value}`` for the keys that hit (misses are absent)."""
+        wanted = list(dict.fromkeys(keys))
+        fulls = [self._key(k) for k in wanted]
+        if not fulls:
+            return {}
+        texts = await self._call("get_many", self.provider.get_many, fulls)
+        if isinstance(texts, _Failed):
+            texts = [None] * len(fulls)
+        found: dict[str, Any] = {}
+        for key, text in zip(wanted, texts, strict=True):
+            if text is not None:
+                found[key] = codec.decode(text)
+        self.hits += len(found)
+        self.misses += len(wanted) - len(found)
+        if self._listeners:
+            for key in wanted:
+                self._emit("get", key, hit=key in found)
+        return found
+
+    # -- writes -------------------------------------------------------------------
+    async def set(self, key: str, value: Any, ttl: float | timedelta | None = None) -> bool:
+        """Store ``value`` (TTL in seconds; None = the default; NO_EXPIRY = never).
+
+        Returns False when the backend failed and the write was dropped.
+        """
+        full = self._key(key)
+        seconds = self._ttl(ttl)
+        text = self._encode(value)
+        result = await self._call("set", self.provider.set, full, text, seconds)
+        if isinstance(result, _Failed):
+            return False
+        self.sets += 1
+        if self._listeners:
+            self._emit("set", key, ttl=seconds, size=len(text))
+        return True
+
+    async def set_many(
+        self, items: Mapping[str, Any], ttl: float | timedelta | None = None
+    ) -> bool:
+        """Store several entries with one TTL; all are validated before anything is written."""
+        seconds = self._ttl(ttl)
+        encoded = [(self._key(k), self._encode(v)) for k, v in items.items()]
+        if not encoded:
+            return True
+        result = await self._call("set_many", self.provider.set_many, encoded, seconds)
+        if isinstance(result, _Failed):
+            return False
+        self.sets += len(encoded)
+        if self._listeners:
+            for key, (_, text) in zip(items, encoded, strict=True):
+                self._emit("set", key, ttl=seconds, size=len(text))
+        return True
+
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; True if a live entry existed (False also when the backend failed)."""
+        result = await self._call("delete", self.provider.delete, self._key(key))
+        existed = result is True
+        self.deletes += existed
+        if self._listeners:
+            self._emit("delete", key)
+        return existed
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove keys; return how many live entries existed."""
+        wanted = list(dict.fromkeys(keys))
+        fulls = [self._key(k) for k in wanted]
+        if not fulls:
+            return 0
+        result = await self._call("delete_many", self.provider.delete_many, fulls)
+        removed = 0 if isinstance(result, _Failed) else int(result)
+        self.deletes += removed
+        if self._listeners:
+            for key in wanted:
+                self._emit("delete", key)
+        return removed
+
+    async def invalidate_pattern(self, pattern: str) -> int:
+        """Remove keys of this namespace matching the Redis glob ``pattern``; return the count.
+
+        Best effort and not atomic: a key written while the scan runs may survive.
+        """
+        if not isinstance(pattern, str) or not pattern:
+            raise InvalidKeyError("pattern must be a non-empty Redis glob such as 'user:*'")
+        result = await self._call(
+            "invalidate_pattern",
+            self.provider.invalidate_pattern,
+            self._pattern_prefix + pattern,
+            timeout=self.bulk_timeout,
+        )
+        removed = 0 if isinstance(result, _Failed) else int(result)
+        self.deletes += removed
+        if self._listeners:
+            self._emit("invalidate", pattern)
+        return removed
+
+    async def clear(self) -> int:
+        """Remove every entry of this namespace (never anything else); return the count."""
+        result = await self._call(
+            "clear", self.provider.clear, self.namespace, timeout=self.bulk_timeout
+        )
+        removed = 0 if isinstance(result, _Failed) else int(result)
+        self.deletes += removed
+        if self._listeners:
+            self._emit("clear", "*")
+        return removed
+
+    # -- get_or_set ---------------------------------------------------------------
+    async def get_or_set(
+        self,
+        key: str,
+        factory: Callable[[], T | Awaitable[T]],
+        ttl: float | timedelta | None = None,
+    ) -> T:
+        """Return the cached value, or compute it with ``factory`` (sync or async) and cache it.
+
+        Single-flight: concurrent misses on one key in this process call the
+        factory once and all get its value (each its own copy).  A factory error
+        reaches every waiter and nothing is cached.  If the backend is down the
+        factory's value is still returned.
+        """
+        full = self._key(key)
+        seconds = self._ttl(ttl)
+        flight = self._flights.get(full)
+        if flight is None:
+            text = await self._call("get", self.provider.get, full)
+            if text is not None and not isinstance(text, _Failed):
+                self.hits += 1
+                if self._listeners:
+                    self._emit("get", key, hit=True)
+                return codec.decode(text)  # type: ignore[no-any-return]
+            self.misses += 1
+            if self._listeners:
+                self._emit("get", key, hit=False)
+            flight = self._flights.get(full)
+            if flight is None:
+                flight = asyncio.ensure_future(self._fill(key, full, factory, seconds))
+                self._flights[full] = flight
+                flight.add_done_callback(lambda _f: self._flights.pop(full, None))
+        else:
+            self.misses += 1
+            if self._listeners:
+                self._emit("get", key, hit=False)
+        text = await asyncio.shield(flight)
+        return codec.decode(text)  # type: ignore[no-any-return]
+
+    async def _fill(
+        self,
+        key: str,
+        full: str,
+        factory: Callable[[], Any],
+        seconds: float | None,
+    ) -> str:
+        value = factory()
+        if inspect.isawaitable(value):
+            value = await value
+        text = self._encode(value)
+        result = await self._call("set", self.provider.set, full, text, seconds)
+        if not isinstance(result, _Failed):
+            self.sets += 1
+            if self._listeners:
+                self._emit("set", key, ttl=seconds, size=len(text))
+        return text
+
+    # -- stats --------------------------------------------------------------------
+    async def get_stats(self, *, count_keys: bool = True) -> CacheStats:
+        """Snapshot the counters; count this namespace's keys when the provider can."""
+        keys: int | None = None
+        provider = self.provider
+        if count_keys and Capability.COUNT_KEYS in getattr(provider, "capabilities", ()):
+            counted = await self._call(
+                "count", provider.count, self._pattern_prefix + "*", timeout=self.bulk_timeout
+            )
+            keys = None if isinstance(counted, _Failed) else counted
+        provider_stats: dict[str, Any] = {}
+        try:
+            provider_stats = await provider.get_stats()
+        except Exception:  # stats must never fail the caller
+            provider_stats = {}
+        latency = {}
+        for op, window in self._latency.items():
+            summary = window.summary()
+            if summary is not None:
+                latency[op] = summary
+        return CacheStats(
+            namespace=self.namespace,
+            provider=self._provider_name,
+            hits=self.hits,
+            misses=self.misses,
+            sets=self.sets,
+            deletes=self.deletes,
+            errors=self.errors,
+            timeouts=self.timeouts,
+            short_circuited=self.short_circuited,
+            keys=keys,
+            breaker_state=str(self._breaker.state),
+            latency=latency,
+            provider_stats=provider_stats,
+        )
+
+    def reset_stats(self) -> None:
+        """Zero the counters and latency windows (entries are untouched)."""
+        self.hits = self.misses = self.sets = self.deletes = 0
+        self.errors = self.timeouts = self.short_circuited = 0
+        self._latency.clear()

@@ -1,0 +1,211 @@
+"""Key conventions: the ``CacheKeys`` builders, key validation and Redis glob helpers.
+
+Keys are plain strings.  Ids handed to the builders are escaped so that glob
+metacharacters (``* ? [ ] \\``) and the ``:`` separator in a user-supplied id can
+never widen an invalidation or collide with another builder's key.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from cachesim.errors import InvalidKeyError
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "CacheKeys",
+    "compile_glob",
+    "escape_glob",
+    "validate_key",
+]
+
+#: Longest key (UTF-8 bytes, before the namespace prefix) accepted on every provider.
+MAX_KEY_BYTES = 512
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\:])")
+
+
+def escape_glob(text: str) -> str:
+    """Escape Redis glob metacharacters and the ``:`` separator in ``text``.
+
+    The result matches only itself in a Redis ``MATCH`` pattern and can be used
+    verbatim as (part of) a key.
+    """
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+def validate_key(key: object) -> str:
+    """Return ``key`` if it is a usable cache key, else raise :class:`InvalidKeyError`."""
+    if not isinstance(key, str):
+        raise InvalidKeyError(
+            f"cache keys must be str, got {type(key).__name__}; convert ids with str() "
+            "or build keys with CacheKeys"
+        )
+    if not key:
+        raise InvalidKeyError("cache keys must not be empty")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKeyError(
+            "cache keys must be valid Unicode text (this one contains a lone surrogate)"
+        ) from None
+    if size > MAX_KEY_BYTES:
+        raise InvalidKeyError(
+            f"cache key is {size} bytes in UTF-8; the portable limit is {MAX_KEY_BYTES}. "
+            "Hash long keys (e.g. hashlib.sha256(key.encode()).hexdigest())"
+        )
+    return key
+
+
+def _id(value: str | int) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidKeyError(f"key ids must be str or int, got {type(value).__name__}")
+    text = str(value)
+    if not text:
+        raise InvalidKeyError("key ids must not be empty")
+    return escape_glob(text)
+
+
+class CacheKeys:
+    """Builders for the application's cache keys (one place, one convention).
+
+    Every id is escaped with :func:`escape_glob`, so ``CacheKeys.user_pattern("*")``
+    matches only the user whose id is literally ``*``.
+    """
+
+    @staticmethod
+    def user(user_id: str | int) -> str:
+        """Key of a user record: ``user:<id>``."""
+        return f"user:{_id(user_id)}"
+
+    @staticmethod
+    def user_organizations(user_id: str | int) -> str:
+        """Key of a user's organization list: ``user:<id>:organizations``."""
+        return f"user:{_id(user_id)}:organizations"
+
+    @staticmethod
+    def user_sessions(user_id: str | int) -> str:
+        """Key of a user's session list: ``user:<id>:sessions``."""
+        return f"user:{_id(user_id)}:sessions"
+
+    @staticmethod
+    def user_activity(user_id: str | int) -> str:
+        """Key of a user's activity feed: ``user:<id>:activity``."""
+        return f"user:{_id(user_id)}:activity"
+
+    @staticmethod
+    def user_pattern(user_id: str | int) -> str:
+        """Pattern for everything cached about one user: ``user:<id>*``."""
+        return f"user:{_id(user_id)}*"
+
+    @staticmethod
+    def organization(org_id: str | int) -> str:
+        """Key of an organization record: ``organization:<id>``."""
+        return f"organization:{_id(org_id)}"
+
+    @staticmethod
+    def organization_members(org_id: str | int) -> str:
+        """Key of an organization's member list: ``organization:<id>:members``."""
+        return f"organization:{_id(org_id)}:members"
+
+    @staticmethod
+    def organization_subscription(org_id: str | int) -> str:
+        """Key of an organization's subscription: ``organization:<id>:subscription``."""
+        return f"organization:{_id(org_id)}:subscription"
+
+    @staticmethod
+    def organization_activity(org_id: str | int) -> str:
+        """Key of an organization's activity feed: ``organization:<id>:activity``."""
+        return f"organization:{_id(org_id)}:activity"
+
+    @staticmethod
+    def organization_pattern(org_id: str | int) -> str:
+        """Pattern for everything cached about one organization: ``organization:<id>*``."""
+        return f"organization:{_id(org_id)}*"
+
+    @staticmethod
+    def stripe_products() -> str:
+        """Key of the Stripe product catalogue: ``stripe:products``."""
+        return "stripe:products"
+
+    @staticmethod
+    def stripe_customer(customer_id: str) -> str:
+        """Key of a Stripe customer: ``stripe:customer:<id>``."""
+        return f"stripe:customer:{_id(customer_id)}"
+
+    @staticmethod
+    def stripe_subscription(subscription_id: str) -> str:
+        """Key of a Stripe subscription: ``stripe:subscription:<id>``."""
+        return f"stripe:subscription:{_id(subscription_id)}"
+
+    @staticmethod
+    def rate_limit(identifier: str | int, window: str | int | None = None) -> str:
+        """Key of a rate-limit counter: ``rate_limit:<identifier>[:<window>]``."""
+        key = f"rate_limit:{_id(identifier)}"
+        return key if window is None else f"{key}:{_id(window)}"
+
+    @staticmethod
+    def session(session_id: str) -> str:
+        """Key of a session: ``session:<id>``."""
+        return f"session:{_id(session_id)}"
+
+
+# --- Redis-compatible glob matching (for providers without a server) -------------
+
+
+def _class_regex(body: list[tuple[int, int]], negate: bool) -> bytes:
+    if not body:
+        return b"[\x00-\xff]" if negate else b"(?!)"
+    parts = b"".join(
+        re.escape(bytes([lo]))
+        if lo == hi
+        else re.escape(bytes([lo])) + b"-" + re.escape(bytes([hi]))
+        for lo, hi in body
+    )
+    return b"[" + (b"^" if negate else b"") + parts + b"]"
+
+
+@lru_cache(maxsize=1024)
+def compile_glob(pattern: str) -> re.Pattern[bytes]:
+    """Compile a Redis ``MATCH`` glob into a regex over UTF-8 key bytes.
+
+    Follows Redis' ``stringmatchlen``: ``*``, ``?``, ``[abc]``, ``[^a]``, ``[a-z]``,
+    ``\\x`` escapes; matching is on bytes, exactly as the server does it.
+    """
+    pat = pattern.encode("utf-8")
+    out: list[bytes] = []
+    i, n = 0, len(pat)
+    while i < n:
+        c = pat[i]
+        if c == 0x2A:  # *
+            while i + 1 < n and pat[i + 1] == 0x2A:
+                i += 1
+            out.append(b".*")
+        elif c == 0x3F:  # ?
+            out.append(b".")
+        elif c == 0x5B:  # [
+            i += 1
+            negate = i < n and pat[i] == 0x5E
+            if negate:
+                i += 1
+            items: list[tuple[int, int]] = []
+            while i < n and pat[i] != 0x5D:
+                if pat[i] == 0x5C and i + 1 < n:
+                    i += 1
+                    items.append((pat[i], pat[i]))
+                elif i + 2 < n and pat[i + 1] == 0x2D:
+                    lo, hi = pat[i], pat[i + 2]
+                    items.append((min(lo, hi), max(lo, hi)))
+                    i += 2
+                else:
+                    items.append((pat[i], pat[i]))
+                i += 1
+            out.append(_class_regex(items, negate))
+        elif c == 0x5C and i + 1 < n:  # \x
+            i += 1
+            out.append(re.escape(bytes([pat[i]])))
+        else:
+            out.append(re.escape(bytes([c])))
+        i += 1
+    return re.compile(b"".join(out) + rb"\Z", re.DOTALL)

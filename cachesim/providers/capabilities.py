@@ -1,0 +1,45 @@
+"""The named capabilities a provider can declare.
+
+The contract suite runs a test only when the provider declares every capability the
+test needs; the rest are skipped with the reason.  Names are stable: adding one is a
+minor version of the vocabulary, renaming one is a major version.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["CAPABILITY_VOCABULARY_VERSION", "Capability"]
+
+CAPABILITY_VOCABULARY_VERSION = "1.0"
+
+
+class Capability(StrEnum):
+    """What a provider can do beyond the mandatory core (get/set/delete/has)."""
+
+    TTL = "ttl"
+    """Entries expire after their TTL and are then invisible to every operation."""
+
+    TTL_SUBSECOND = "ttl_subsecond"
+    """TTLs below one second are honoured with millisecond resolution."""
+
+    CLOCK_INJECTABLE = "clock_injectable"
+    """The provider reads time from an injected Clock, so tests advance time instead of sleeping."""
+
+    PATTERN_INVALIDATION = "pattern_invalidation"
+    """Keys can be found and removed by Redis glob pattern (SCAN-style, any number of keys)."""
+
+    COUNT_KEYS = "count_keys"
+    """The provider can count the keys of a namespace (``CacheStats.keys``)."""
+
+    EVICTION = "eviction"
+    """Capacity is bounded and a replacement policy evicts entries when full."""
+
+    SHARED_BACKEND = "shared_backend"
+    """Two provider instances built from the same spec see each other's writes."""
+
+    COMMAND_ACCOUNTING = "command_accounting"
+    """The provider counts the backend commands it sends (``get_stats()['commands']``)."""
+
+    NETWORK = "network"
+    """Operations cross a process boundary, so they can fail or time out."""

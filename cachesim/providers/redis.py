@@ -1,0 +1,122 @@
+"""Redis provider over ``redis.asyncio`` (a real server, or fakeredis in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cachesim.providers.capabilities import Capability
+from cachesim.providers.resp import RedisCommandProvider, ttl_ms
+
+if TYPE_CHECKING:
+    import fakeredis
+    import redis.asyncio
+
+__all__ = ["RedisProvider", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***`` (safe for logs and reprs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+class RedisProvider(RedisCommandProvider):
+    """Stores entries in Redis through any ``redis.asyncio``-compatible client.
+
+    Bulk reads use ``MGET``, bulk writes a non-transactional pipeline, deletes
+    ``UNLINK``, and pattern invalidation pages with ``SCAN`` (never ``KEYS``),
+    unlinking page by page.  Every command sent is counted in ``get_stats()``.
+    """
+
+    name = "redis"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.TTL,
+            Capability.TTL_SUBSECOND,
+            Capability.PATTERN_INVALIDATION,
+            Capability.COUNT_KEYS,
+            Capability.SHARED_BACKEND,
+            Capability.COMMAND_ACCOUNTING,
+            Capability.NETWORK,
+        }
+    )
+    max_value_bytes: int | None = 512 * 1024 * 1024
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis | Any,
+        *,
+        scan_count: int = 500,
+        owns_client: bool = False,
+        label: str | None = None,
+    ) -> None:
+        super().__init__(client, scan_count=scan_count)
+        self._owns_client = owns_client
+        self._label = label or type(client).__name__
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        connect_timeout: float = 2.0,
+        socket_timeout: float = 5.0,
+        **client_options: Any,
+    ) -> RedisProvider:
+        """Connect lazily to ``redis://`` / ``rediss://`` / ``unix://`` ``url``."""
+        import redis.asyncio
+
+        from cachesim.errors import ConfigurationError
+
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigurationError(
+                f"REDIS_URL must start with redis://, rediss:// or unix://, got {redact_url(url)!r}"
+            )
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": socket_timeout,
+        }
+        options.update(client_options)
+        client = redis.asyncio.Redis.from_url(url, **options)
+        return cls(client, owns_client=True, label=redact_url(url))
+
+    @classmethod
+    def fake(cls, server: fakeredis.FakeServer | None = None) -> RedisProvider:
+        """An in-process provider on fakeredis (a fresh server unless one is given)."""
+        import fakeredis
+
+        client = fakeredis.FakeAsyncRedis(
+            server=server or fakeredis.FakeServer(), decode_responses=True
+        )
+        provider = cls(client, owns_client=True, label="fakeredis")
+        provider.name = "fakeredis"
+        return provider
+
+    async def disconnect(self) -> None:
+        """Close the connection pool if this provider created the client."""
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def set_many(self, items: Sequence[tuple[str, str]], ttl: float | None) -> None:
+        """One non-transactional pipeline of ``SET`` commands."""
+        if not items:
+            return
+        px = None if ttl is None else ttl_ms(ttl)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key, value in items:
+                pipe.set(key, value, px=px)
+            self.commands["SET"] += len(items)
+            await pipe.execute()
+
+    def __repr__(self) -> str:
+        return f"RedisProvider({self._label})"

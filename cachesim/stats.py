@@ -1,0 +1,122 @@
+"""Cache statistics: counters, latency summaries and a snapshot type."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["CacheStats", "LatencySummary", "LatencyWindow"]
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    """Latency of one operation over the recent window, in milliseconds."""
+
+    count: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+class LatencyWindow:
+    """The last ``size`` latencies of one operation (seconds), summarised on demand."""
+
+    __slots__ = ("_samples", "total")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._samples: deque[float] = deque(maxlen=size)
+        self.total = 0
+
+    def add(self, seconds: float) -> None:
+        """Record one sample."""
+        self._samples.append(seconds)
+        self.total += 1
+
+    def summary(self) -> LatencySummary | None:
+        """Percentiles (nearest rank) of the window, or None when empty."""
+        if not self._samples:
+            return None
+        ordered = sorted(self._samples)
+        n = len(ordered)
+
+        def pick(q: float) -> float:
+            return ordered[min(n - 1, max(0, int(q * n + 0.999999) - 1))] * 1000.0
+
+        return LatencySummary(
+            count=self.total,
+            mean_ms=sum(ordered) / n * 1000.0,
+            p50_ms=pick(0.50),
+            p95_ms=pick(0.95),
+            p99_ms=pick(0.99),
+            max_ms=ordered[-1] * 1000.0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """A snapshot of one :class:`~cachesim.Cache`'s counters.
+
+    ``keys`` is the number of live entries in the namespace when the provider can
+    count them (else None).  ``errors`` and ``timeouts`` count backend failures
+    that the cache absorbed; ``short_circuited`` counts calls skipped while the
+    circuit breaker was open.
+    """
+
+    namespace: str
+    provider: str
+    hits: int
+    misses: int
+    sets: int
+    deletes: int
+    errors: int
+    timeouts: int
+    short_circuited: int
+    keys: int | None
+    breaker_state: str
+    latency: dict[str, LatencySummary] = field(default_factory=dict)
+    provider_stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        """Reads that could hit or miss (hits + misses)."""
+        return self.hits + self.misses
+
+    @property
+    def hit_rate(self) -> float:
+        """hits / (hits + misses), 0.0 before any read."""
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A flat dict (one pandas row): latency as ``latency_<op>_<stat>`` columns."""
+        row: dict[str, Any] = {
+            "namespace": self.namespace,
+            "provider": self.provider,
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_rate": self.hit_rate,
+            "sets": self.sets,
+            "deletes": self.deletes,
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+            "short_circuited": self.short_circuited,
+            "keys": self.keys,
+            "breaker_state": self.breaker_state,
+        }
+        for op, summary in sorted(self.latency.items()):
+            for name, value in asdict(summary).items():
+                row[f"latency_{op}_{name}"] = value
+        for name, value in self.provider_stats.items():
+            if isinstance(value, int | float | str | None):
+                row[f"provider_{name}"] = value
+        return row
+
+    def to_json(self) -> dict[str, Any]:
+        """A nested, JSON-ready dict (for HTTP APIs and logs)."""
+        data = self.as_dict()
+        data["latency"] = {op: asdict(s) for op, s in sorted(self.latency.items())}
+        data["provider_stats"] = self.provider_stats
+        return {k: v for k, v in data.items() if not k.startswith("latency_")}
