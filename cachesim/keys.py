@@ -1,8 +1,11 @@
 """Key conventions: the ``CacheKeys`` builders, key validation and Redis glob helpers.
 
-Keys are plain strings.  Ids handed to the builders are escaped so that glob
-metacharacters (``* ? [ ] \\``) and the ``:`` separator in a user-supplied id can
-never widen an invalidation or collide with another builder's key.
+Keys are plain strings.  Ids handed to the builders are percent-encoded (glob
+metacharacters ``* ? [ ] \\``, the ``:`` separator, braces and ``%``) and wrapped in
+braces, e.g. ``user:{42}:sessions``.  So a user-supplied id can neither widen an
+invalidation nor collide with another builder's key, and ``user_pattern(4)``
+(``user:{4}*``) matches user 4's keys but never user 42's.  (The braces are also a
+Redis Cluster hash tag: one entity's keys share a slot.)
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ __all__ = [
     "MAX_KEY_BYTES",
     "CacheKeys",
     "compile_glob",
+    "encode_id",
     "escape_glob",
     "validate_key",
 ]
@@ -58,70 +62,77 @@ def validate_key(key: object) -> str:
     return key
 
 
-def _id(value: str | int) -> str:
+_ID_ENCODING = str.maketrans({c: f"%{ord(c):02X}" for c in "%*?[]\\:{}"})
+
+
+def encode_id(value: str | int) -> str:
+    """Return ``{id}`` with special characters percent-encoded: literal in keys and patterns."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidKeyError(f"key ids must be str or int, got {type(value).__name__}")
     text = str(value)
     if not text:
         raise InvalidKeyError("key ids must not be empty")
-    return escape_glob(text)
+    return "{" + text.translate(_ID_ENCODING) + "}"
+
+
+_id = encode_id
 
 
 class CacheKeys:
     """Builders for the application's cache keys (one place, one convention).
 
-    Every id is escaped with :func:`escape_glob`, so ``CacheKeys.user_pattern("*")``
-    matches only the user whose id is literally ``*``.
+    Every id goes through :func:`encode_id`, so ``CacheKeys.user_pattern("*")``
+    matches only the user whose id is literally ``*`` (stored as ``user:{%2A}``).
     """
 
     @staticmethod
     def user(user_id: str | int) -> str:
-        """Key of a user record: ``user:<id>``."""
+        """Key of a user record: ``user:{<id>}``."""
         return f"user:{_id(user_id)}"
 
     @staticmethod
     def user_organizations(user_id: str | int) -> str:
-        """Key of a user's organization list: ``user:<id>:organizations``."""
+        """Key of a user's organization list: ``user:{<id>}:organizations``."""
         return f"user:{_id(user_id)}:organizations"
 
     @staticmethod
     def user_sessions(user_id: str | int) -> str:
-        """Key of a user's session list: ``user:<id>:sessions``."""
+        """Key of a user's session list: ``user:{<id>}:sessions``."""
         return f"user:{_id(user_id)}:sessions"
 
     @staticmethod
     def user_activity(user_id: str | int) -> str:
-        """Key of a user's activity feed: ``user:<id>:activity``."""
+        """Key of a user's activity feed: ``user:{<id>}:activity``."""
         return f"user:{_id(user_id)}:activity"
 
     @staticmethod
     def user_pattern(user_id: str | int) -> str:
-        """Pattern for everything cached about one user: ``user:<id>*``."""
+        """Pattern for everything cached about one user: ``user:{<id>}*``."""
         return f"user:{_id(user_id)}*"
 
     @staticmethod
     def organization(org_id: str | int) -> str:
-        """Key of an organization record: ``organization:<id>``."""
+        """Key of an organization record: ``organization:{<id>}``."""
         return f"organization:{_id(org_id)}"
 
     @staticmethod
     def organization_members(org_id: str | int) -> str:
-        """Key of an organization's member list: ``organization:<id>:members``."""
+        """Key of an organization's member list: ``organization:{<id>}:members``."""
         return f"organization:{_id(org_id)}:members"
 
     @staticmethod
     def organization_subscription(org_id: str | int) -> str:
-        """Key of an organization's subscription: ``organization:<id>:subscription``."""
+        """Key of an organization's subscription: ``organization:{<id>}:subscription``."""
         return f"organization:{_id(org_id)}:subscription"
 
     @staticmethod
     def organization_activity(org_id: str | int) -> str:
-        """Key of an organization's activity feed: ``organization:<id>:activity``."""
+        """Key of an organization's activity feed: ``organization:{<id>}:activity``."""
         return f"organization:{_id(org_id)}:activity"
 
     @staticmethod
     def organization_pattern(org_id: str | int) -> str:
-        """Pattern for everything cached about one organization: ``organization:<id>*``."""
+        """Pattern for everything cached about one organization: ``organization:{<id>}*``."""
         return f"organization:{_id(org_id)}*"
 
     @staticmethod
@@ -131,23 +142,23 @@ class CacheKeys:
 
     @staticmethod
     def stripe_customer(customer_id: str) -> str:
-        """Key of a Stripe customer: ``stripe:customer:<id>``."""
+        """Key of a Stripe customer: ``stripe:customer:{<id>}``."""
         return f"stripe:customer:{_id(customer_id)}"
 
     @staticmethod
     def stripe_subscription(subscription_id: str) -> str:
-        """Key of a Stripe subscription: ``stripe:subscription:<id>``."""
+        """Key of a Stripe subscription: ``stripe:subscription:{<id>}``."""
         return f"stripe:subscription:{_id(subscription_id)}"
 
     @staticmethod
     def rate_limit(identifier: str | int, window: str | int | None = None) -> str:
-        """Key of a rate-limit counter: ``rate_limit:<identifier>[:<window>]``."""
+        """Key of a rate-limit counter: ``rate_limit:{<identifier>}[:<window>]``."""
         key = f"rate_limit:{_id(identifier)}"
         return key if window is None else f"{key}:{_id(window)}"
 
     @staticmethod
     def session(session_id: str) -> str:
-        """Key of a session: ``session:<id>``."""
+        """Key of a session: ``session:{<id>}``."""
         return f"session:{_id(session_id)}"
 
 
