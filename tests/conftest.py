@@ -40,19 +40,30 @@ def namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-PROVIDER_KINDS = ["memory", "fakeredis", "redis"]
+def _make(kind: str, request: pytest.FixtureRequest, clock: ManualClock) -> Provider:
+    if kind == "memory":
+        return MemoryProvider(clock=clock, sweep_interval=None)
+    if kind == "fakeredis":
+        return RedisProvider.fake()
+    return RedisProvider.from_url(request.getfixturevalue("redis_url"))
 
 
-@pytest.fixture(params=PROVIDER_KINDS)
+@pytest.fixture(params=["memory", "fakeredis", "redis"])
 async def provider(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[Provider]:
     """Each built-in provider that needs no HTTP: memory (manual clock), fakeredis, real redis."""
-    kind = request.param
-    if kind == "memory":
-        made: Provider = MemoryProvider(clock=clock, sweep_interval=None)
-    elif kind == "fakeredis":
-        made = RedisProvider.fake()
-    else:
-        made = RedisProvider.from_url(request.getfixturevalue("redis_url"))
+    made = _make(request.param, request, clock)
+    try:
+        yield made
+    finally:
+        await made.disconnect()
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+async def server_provider(
+    request: pytest.FixtureRequest, clock: ManualClock
+) -> AsyncIterator[Provider]:
+    """Providers whose TTLs run on the server's clock (fakeredis, real redis)."""
+    made = _make(request.param, request, clock)
     try:
         yield made
     finally:
