@@ -1,0 +1,914 @@
+"""Compiled inner loops of the simulator (numba), with pure-Python fallbacks.
+
+Every kernel here is plain Python over arrays.  When numba is installed (the
+``cachesim[fast]`` extra) it is compiled with ``numba.njit``; without numba the
+same source runs as ordinary Python over lists, so both paths give identical
+results (the tests run both).  Set ``CACHESIM_NO_NUMBA=1`` to force the
+fallback.
+
+The LRU/FIFO replay kernel re-implements :class:`cachesim.policies.EntryStore`
+semantics (lazy expiry, purge of expired entries before evicting, overwrite
+rules) over arrays; ``tests/sim`` checks it against the store request by request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "HAVE_NUMBA",
+    "belady",
+    "dense_ids",
+    "next_uses",
+    "replay_list",
+    "stack_distances",
+    "use_numba",
+]
+
+logger = logging.getLogger("cachesim.sim")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+try:
+    if os.environ.get("CACHESIM_NO_NUMBA", "").lower() in ("1", "true", "yes"):
+        raise ImportError("disabled by CACHESIM_NO_NUMBA")
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - depends on the environment
+    HAVE_NUMBA = False
+
+
+def _jit(func: F) -> F:
+    """Compile ``func`` with numba (cached on disk) when available; keep the Python original."""
+    if not HAVE_NUMBA:
+        return func
+    compiled: Any = numba.njit(cache=True, nogil=True)(func)
+    return cast(F, compiled)
+
+
+def use_numba(engine: str) -> bool:
+    """Whether ``engine`` (``auto``, ``numba`` or ``python``) runs compiled kernels."""
+    if engine == "python":
+        return False
+    if engine == "numba":
+        if not HAVE_NUMBA:
+            raise RuntimeError("engine='numba' needs numba: pip install 'cachesim[fast]'")
+        return True
+    if engine == "auto":
+        return HAVE_NUMBA
+    raise ValueError(f"engine must be 'auto', 'numba' or 'python', got {engine!r}")
+
+
+# -- dense key ids -------------------------------------------------------------------
+
+
+@_jit
+def _dense_direct(keys: Any, table: Any, codes: Any, uniques: Any) -> int:
+    n_unique = 0
+    for i in range(len(keys)):
+        k = keys[i]
+        c = table[k]
+        if c < 0:
+            c = n_unique
+            table[k] = c
+            uniques[c] = k
+            n_unique += 1
+        codes[i] = c
+    return n_unique
+
+
+@_jit
+def _dense_hash(keys: Any, codes: Any, uniques: Any) -> int:
+    mask = (1 << 16) - 1
+    slots = np.full(mask + 1, -1, dtype=np.int64)
+    n_unique = 0
+    for i in range(len(keys)):
+        k = keys[i]
+        h = (k * -7046029254386353131) & mask
+        while True:
+            c = slots[h]
+            if c < 0:
+                c = n_unique
+                slots[h] = c
+                uniques[c] = k
+                n_unique += 1
+                if 2 * n_unique > mask:  # grow and rehash
+                    mask = 2 * mask + 1
+                    slots = np.full(mask + 1, -1, dtype=np.int64)
+                    for j in range(n_unique):
+                        g = (uniques[j] * -7046029254386353131) & mask
+                        while slots[g] >= 0:
+                            g = (g + 1) & mask
+                        slots[g] = j
+                break
+            if uniques[c] == k:
+                break
+            h = (h + 1) & mask
+        codes[i] = c
+    return n_unique
+
+
+def dense_ids(keys: np.ndarray, engine: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Renumber keys ``0..n_unique-1`` in order of first appearance: ``(codes, uniques)``."""
+    keys = np.asarray(keys, dtype=np.int64)
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if not use_numba(engine):
+        codes, uniques = pd.factorize(keys, sort=False)
+        return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=np.int64)
+    codes = np.empty(n, dtype=np.int64)
+    uniques = np.empty(n, dtype=np.int64)
+    lo, hi = int(keys.min()), int(keys.max())
+    if lo >= 0 and hi < max(4 * n, 1 << 20):
+        table = np.full(hi + 1, -1, dtype=np.int64)
+        n_unique = _dense_direct(keys, table, codes, uniques)
+    else:
+        n_unique = _dense_hash(keys, codes, uniques)
+    return codes, uniques[:n_unique].copy()
+
+
+# -- LRU stack distances ---------------------------------------------------------------
+
+
+@_jit
+def _stack_distances(codes: Any, ops: Any, has_ops: bool, last: Any, tree: Any, out: Any) -> None:
+    # ``tree`` is a Fenwick tree over request positions holding a 1 at the latest
+    # access of every key currently on the LRU stack; the distinct keys touched
+    # since key k's previous access are the marks after last[k].
+    n = len(codes)
+    size = len(tree)
+    marked = 0
+    for i in range(n):
+        k = codes[i]
+        op = ops[i] if has_ops else 0
+        prev = last[k]
+        if prev >= 0:
+            if op == 0:
+                j = prev + 1
+                below = 0
+                while j > 0:
+                    below += tree[j - 1]
+                    j -= j & -j
+                out[i] = marked - below
+            else:
+                out[i] = -2
+            j = prev + 1
+            while j <= size:
+                tree[j - 1] -= 1
+                j += j & -j
+            marked -= 1
+        else:
+            out[i] = -1 if op == 0 else -2
+        if op == 2:
+            last[k] = -1
+            continue
+        last[k] = i
+        j = i + 1
+        while j <= size:
+            tree[j - 1] += 1
+            j += j & -j
+        marked += 1
+
+
+def stack_distances(
+    codes: np.ndarray,
+    n_unique: int | None = None,
+    ops: np.ndarray | None = None,
+    engine: str = "auto",
+) -> np.ndarray:
+    """LRU stack distance of every request (dense key ids ``codes``).
+
+    The distance of a read is the number of distinct other keys requested since
+    the previous request of the same key; an LRU cache of capacity C hits
+    exactly the reads with distance < C.  ``-1`` marks a first request (a
+    compulsory miss), ``-2`` a write or delete (``ops``), which moves the key to
+    the top of the stack (set) or removes it (delete) without being counted.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    n = len(codes)
+    if n_unique is None:
+        n_unique = int(codes.max()) + 1 if n else 0
+    has_ops = ops is not None
+    op_arr = np.asarray(ops, dtype=np.uint8) if ops is not None else np.zeros(1, np.uint8)
+    if use_numba(engine):
+        out = np.empty(n, dtype=np.int64)
+        _stack_distances(
+            codes,
+            op_arr,
+            has_ops,
+            np.full(n_unique, -1, dtype=np.int64),
+            np.zeros(n, dtype=np.int32),
+            out,
+        )
+        return out
+    py_out = [0] * n
+    func = getattr(_stack_distances, "py_func", _stack_distances)
+    func(codes.tolist(), op_arr.tolist(), has_ops, [-1] * n_unique, [0] * n, py_out)
+    return np.asarray(py_out, dtype=np.int64)
+
+
+# -- LRU / FIFO replay -----------------------------------------------------------------
+#
+# counters: 0 hits, 1 misses, 2 expirations, 3 evictions, 4 writes, 5 deletes,
+#           6 bytes requested, 7 bytes hit, 8 reads (counted)
+
+
+@_jit
+def _heap_push(ht: Any, hk: Any, n: int, t: float, k: int) -> int:
+    i = n
+    ht[i] = t
+    hk[i] = k
+    while i > 0:
+        p = (i - 1) >> 1
+        if ht[p] < t or (ht[p] == t and hk[p] <= k):
+            break
+        ht[i] = ht[p]
+        hk[i] = hk[p]
+        i = p
+    ht[i] = t
+    hk[i] = k
+    return n + 1
+
+
+@_jit
+def _heap_sift_down(ht: Any, hk: Any, n: int, i: int) -> None:
+    t = ht[i]
+    k = hk[i]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hk[c + 1] < hk[c])):
+            c += 1
+        if ht[c] > t or (ht[c] == t and hk[c] >= k):
+            break
+        ht[i] = ht[c]
+        hk[i] = hk[c]
+        i = c
+    ht[i] = t
+    hk[i] = k
+
+
+@_jit
+def _heap_pop(ht: Any, hk: Any, n: int) -> int:
+    n -= 1
+    if n > 0:
+        ht[0] = ht[n]
+        hk[0] = hk[n]
+        _heap_sift_down(ht, hk, n, 0)
+    return n
+
+
+@_jit
+def _replay_list(
+    codes: Any,
+    n_unique: int,
+    times: Any,
+    has_times: bool,
+    ops: Any,
+    has_ops: bool,
+    sizes: Any,
+    has_sizes: bool,
+    ttls: Any,
+    has_ttls: bool,
+    default_ttl: float,
+    capacity: int,
+    fifo: bool,
+    warmup: int,
+    flags: Any,
+    has_flags: bool,
+    counters: Any,
+) -> None:
+    inf = np.inf
+    head = n_unique  # sentinel: nxt[head] = most recent / newest, prv[head] = victim
+    nxt = np.empty(n_unique + 1, dtype=np.int64)
+    prv = np.empty(n_unique + 1, dtype=np.int64)
+    nxt[head] = head
+    prv[head] = head
+    present = np.zeros(n_unique, dtype=np.bool_)
+    osize = np.zeros(n_unique, dtype=np.int64)
+    expire = np.full(n_unique, inf, dtype=np.float64)
+    hcap = 64
+    ht = np.empty(hcap, dtype=np.float64)
+    hk = np.empty(hcap, dtype=np.int64)
+    hn = 0
+    n_exp = 0  # present entries with a finite expiry
+    used = 0
+    hits = misses = expirations = evictions = writes = deletes = 0
+    bytes_req = bytes_hit = reads = 0
+    bounded = capacity >= 0
+    for i in range(len(codes)):
+        k = codes[i]
+        now = times[i] if has_times else float(i)
+        op = ops[i] if has_ops else 0
+        s = sizes[i] if has_sizes else 1
+        counted = i >= warmup
+        # ---- read -------------------------------------------------------------
+        if op == 0:
+            if counted:
+                reads += 1
+                bytes_req += s
+            if present[k]:
+                if expire[k] <= now:  # lazily expired: remove, then miss
+                    present[k] = False
+                    nxt[prv[k]] = nxt[k]
+                    prv[nxt[k]] = prv[k]
+                    used -= osize[k]
+                    n_exp -= 1
+                    expire[k] = inf
+                    if counted:
+                        expirations += 1
+                else:
+                    if not fifo:  # move to the young end
+                        nxt[prv[k]] = nxt[k]
+                        prv[nxt[k]] = prv[k]
+                        f = nxt[head]
+                        nxt[k] = f
+                        prv[k] = head
+                        prv[f] = k
+                        nxt[head] = k
+                    if counted:
+                        hits += 1
+                        bytes_hit += s
+                    if has_flags:
+                        flags[i] = 1
+                    continue
+            if counted:
+                misses += 1
+            if has_flags:
+                flags[i] = 0
+        elif op == 1:
+            if counted:
+                writes += 1
+            if has_flags:
+                flags[i] = 2
+        else:
+            if counted:
+                deletes += 1
+            if has_flags:
+                flags[i] = 2
+            if present[k]:
+                present[k] = False
+                nxt[prv[k]] = nxt[k]
+                prv[nxt[k]] = prv[k]
+                used -= osize[k]
+                if expire[k] < inf:
+                    n_exp -= 1
+                expire[k] = inf
+            continue
+        # ---- store (fill after a read miss, or a write) ------------------------
+        ttl = default_ttl
+        if has_ttls:
+            t32 = ttls[i]
+            if t32 == t32:  # not NaN
+                ttl = t32
+        exp = now + ttl if ttl < inf else inf
+        if present[k]:  # overwrite (possibly of an expired, unpurged entry)
+            if bounded and s > capacity:
+                present[k] = False
+                nxt[prv[k]] = nxt[k]
+                prv[nxt[k]] = prv[k]
+                used -= osize[k]
+                if expire[k] < inf:
+                    n_exp -= 1
+                expire[k] = inf
+                continue
+            used += s - osize[k]
+            osize[k] = s
+            if expire[k] < inf:
+                n_exp -= 1
+            expire[k] = exp
+            if exp < inf:
+                n_exp += 1
+                if hn == hcap:
+                    hcap *= 2
+                    ht2 = np.empty(hcap, dtype=np.float64)
+                    hk2 = np.empty(hcap, dtype=np.int64)
+                    ht2[:hn] = ht[:hn]
+                    hk2[:hn] = hk[:hn]
+                    ht = ht2
+                    hk = hk2
+                hn = _heap_push(ht, hk, hn, exp, k)
+                if hn > 2 * n_exp + 64:
+                    hn = 0
+                    j = nxt[head]
+                    while j != head:
+                        if expire[j] < inf:
+                            hn = _heap_push(ht, hk, hn, expire[j], j)
+                        j = nxt[j]
+            if not fifo:
+                nxt[prv[k]] = nxt[k]
+                prv[nxt[k]] = prv[k]
+                f = nxt[head]
+                nxt[k] = f
+                prv[k] = head
+                prv[f] = k
+                nxt[head] = k
+            if bounded and used > capacity:
+                if hn > 0:
+                    while hn > 0 and ht[0] <= now:
+                        t0 = ht[0]
+                        k0 = hk[0]
+                        hn = _heap_pop(ht, hk, hn)
+                        if present[k0] and expire[k0] == t0:
+                            present[k0] = False
+                            nxt[prv[k0]] = nxt[k0]
+                            prv[nxt[k0]] = prv[k0]
+                            used -= osize[k0]
+                            n_exp -= 1
+                            expire[k0] = inf
+                            if counted:
+                                expirations += 1
+                while used > capacity:
+                    v = prv[head]
+                    if v == k:
+                        v = prv[k]
+                        if v == head:
+                            break
+                    present[v] = False
+                    nxt[prv[v]] = nxt[v]
+                    prv[nxt[v]] = prv[v]
+                    used -= osize[v]
+                    if expire[v] < inf:
+                        n_exp -= 1
+                    expire[v] = inf
+                    if counted:
+                        evictions += 1
+            continue
+        if bounded:
+            if s > capacity:
+                continue
+            if used + s > capacity:
+                if hn > 0:
+                    while hn > 0 and ht[0] <= now:
+                        t0 = ht[0]
+                        k0 = hk[0]
+                        hn = _heap_pop(ht, hk, hn)
+                        if present[k0] and expire[k0] == t0:
+                            present[k0] = False
+                            nxt[prv[k0]] = nxt[k0]
+                            prv[nxt[k0]] = prv[k0]
+                            used -= osize[k0]
+                            n_exp -= 1
+                            expire[k0] = inf
+                            if counted:
+                                expirations += 1
+                while used + s > capacity:
+                    v = prv[head]
+                    present[v] = False
+                    nxt[prv[v]] = nxt[v]
+                    prv[nxt[v]] = prv[v]
+                    used -= osize[v]
+                    if expire[v] < inf:
+                        n_exp -= 1
+                    expire[v] = inf
+                    if counted:
+                        evictions += 1
+        present[k] = True
+        f = nxt[head]
+        nxt[k] = f
+        prv[k] = head
+        prv[f] = k
+        nxt[head] = k
+        used += s
+        osize[k] = s
+        expire[k] = exp
+        if exp < inf:
+            n_exp += 1
+            if hn == hcap:
+                hcap *= 2
+                ht2 = np.empty(hcap, dtype=np.float64)
+                hk2 = np.empty(hcap, dtype=np.int64)
+                ht2[:hn] = ht[:hn]
+                hk2[:hn] = hk[:hn]
+                ht = ht2
+                hk = hk2
+            hn = _heap_push(ht, hk, hn, exp, k)
+            if hn > 2 * n_exp + 64:
+                hn = 0
+                j = nxt[head]
+                while j != head:
+                    if expire[j] < inf:
+                        hn = _heap_push(ht, hk, hn, expire[j], j)
+                    j = nxt[j]
+    counters[0] = hits
+    counters[1] = misses
+    counters[2] = expirations
+    counters[3] = evictions
+    counters[4] = writes
+    counters[5] = deletes
+    counters[6] = bytes_req
+    counters[7] = bytes_hit
+    counters[8] = reads
+
+
+def _arg(arr: np.ndarray | None, dtype: Any) -> tuple[np.ndarray, bool]:
+    if arr is None:
+        return np.zeros(1, dtype=dtype), False
+    return np.ascontiguousarray(arr, dtype=dtype), True
+
+
+def replay_list(
+    codes: np.ndarray,
+    n_unique: int,
+    *,
+    times: np.ndarray | None,
+    ops: np.ndarray | None,
+    sizes: np.ndarray | None,
+    ttls: np.ndarray | None,
+    default_ttl: float,
+    capacity: int | None,
+    fifo: bool,
+    warmup: int,
+    flags: np.ndarray | None,
+) -> np.ndarray:
+    """Compiled LRU (``fifo=False``) or FIFO replay; returns the counters array.
+
+    Counters: hits, misses, expirations, evictions, writes, deletes, bytes
+    requested, bytes hit, reads.  ``flags`` (uint8, one per request) receives 1
+    for a hit, 0 for a miss and 2 for a write or delete.
+    """
+    if not HAVE_NUMBA:  # pragma: no cover - callers check use_numba() first
+        raise RuntimeError("the compiled replay needs numba")
+    counters = np.zeros(9, dtype=np.int64)
+    t, has_t = _arg(times, np.float64)
+    o, has_o = _arg(ops, np.uint8)
+    s, has_s = _arg(sizes, np.int64)
+    tt, has_tt = _arg(ttls, np.float32)
+    fl, has_fl = (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
+    _replay_list(
+        np.ascontiguousarray(codes, dtype=np.int64),
+        n_unique,
+        t,
+        has_t,
+        o,
+        has_o,
+        s,
+        has_s,
+        tt,
+        has_tt,
+        float(default_ttl),
+        -1 if capacity is None else int(capacity),
+        fifo,
+        int(warmup),
+        fl,
+        has_fl,
+        counters,
+    )
+    return counters
+
+
+# -- Belady (OPT) ----------------------------------------------------------------------
+
+
+@_jit
+def _next_uses(codes: Any, ops: Any, has_ops: bool, n_unique: int, out: Any) -> None:
+    # out[i] = index of the next read of codes[i] that can be served by the entry
+    # stored at i (no write or delete in between), or len(codes) for never.
+    n = len(codes)
+    upcoming = np.full(n_unique, n, dtype=np.int64)
+    for i in range(n - 1, -1, -1):
+        k = codes[i]
+        out[i] = upcoming[k]
+        op = ops[i] if has_ops else 0
+        upcoming[k] = i if op == 0 else n
+
+
+def next_uses(codes: np.ndarray, n_unique: int, ops: np.ndarray | None = None) -> np.ndarray:
+    """Index of the next read each request's entry could serve (``len(codes)`` = never)."""
+    n = len(codes)
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    o, has_o = _arg(ops, np.uint8)
+    if HAVE_NUMBA:
+        out = np.empty(n, dtype=np.int64)
+        _next_uses(codes, o, has_o, n_unique, out)
+        return out
+    # vectorised fallback: next occurrence of the same key, then mask non-reads
+    order = np.lexsort((np.arange(n), codes))
+    nxt = np.full(n, n, dtype=np.int64)
+    same = codes[order][1:] == codes[order][:-1]
+    nxt[order[:-1][same]] = order[1:][same]
+    if ops is not None:
+        op = np.asarray(ops)
+        follow = np.minimum(nxt, n - 1)
+        nxt = np.where((nxt < n) & (op[follow] == 0), nxt, n)
+    return nxt
+
+
+@_jit
+def _belady(
+    codes: Any,
+    nexts: Any,
+    n_unique: int,
+    times: Any,
+    has_times: bool,
+    ops: Any,
+    has_ops: bool,
+    sizes: Any,
+    has_sizes: bool,
+    ttls: Any,
+    has_ttls: bool,
+    default_ttl: float,
+    capacity: int,
+    warmup: int,
+    flags: Any,
+    has_flags: bool,
+    counters: Any,
+) -> None:
+    n = len(codes)
+    inf = np.inf
+    present = np.zeros(n_unique, dtype=np.bool_)
+    osize = np.zeros(n_unique, dtype=np.int64)
+    expire = np.full(n_unique, inf, dtype=np.float64)
+    nu = np.zeros(n_unique, dtype=np.int64)  # next use of the cached entry
+    hcap = 64
+    hp = np.empty(hcap, dtype=np.float64)  # -next_use (a min-heap pops the furthest)
+    hk = np.empty(hcap, dtype=np.int64)
+    hn = 0
+    count = 0
+    used = 0
+    hits = misses = expirations = evictions = writes = deletes = 0
+    bytes_req = bytes_hit = reads = 0
+    for i in range(n):
+        k = codes[i]
+        now = times[i] if has_times else float(i)
+        op = ops[i] if has_ops else 0
+        s = sizes[i] if has_sizes else 1
+        counted = i >= warmup
+        if op == 0:
+            if counted:
+                reads += 1
+                bytes_req += s
+            if present[k] and expire[k] <= now:
+                present[k] = False
+                used -= osize[k]
+                count -= 1
+                if counted:
+                    expirations += 1
+            if present[k]:
+                if counted:
+                    hits += 1
+                    bytes_hit += s
+                if has_flags:
+                    flags[i] = 1
+                nu[k] = nexts[i]
+                if hn == hcap:
+                    hcap *= 2
+                    hp2 = np.empty(hcap, dtype=np.float64)
+                    hk2 = np.empty(hcap, dtype=np.int64)
+                    hp2[:hn] = hp[:hn]
+                    hk2[:hn] = hk[:hn]
+                    hp = hp2
+                    hk = hk2
+                hn = _heap_push(hp, hk, hn, -float(nexts[i]), k)
+                continue
+            if counted:
+                misses += 1
+            if has_flags:
+                flags[i] = 0
+        elif op == 1:
+            if counted:
+                writes += 1
+            if has_flags:
+                flags[i] = 2
+        else:
+            if counted:
+                deletes += 1
+            if has_flags:
+                flags[i] = 2
+            if present[k]:
+                present[k] = False
+                used -= osize[k]
+                count -= 1
+            continue
+        ttl = default_ttl
+        if has_ttls:
+            t32 = ttls[i]
+            if t32 == t32:
+                ttl = t32
+        exp = now + ttl if ttl < inf else inf
+        nx = nexts[i]
+        if nx < n:  # the entry is useless if it expires before its next read
+            t_next = times[nx] if has_times else float(nx)
+            if exp <= t_next:
+                nx = n
+        if present[k]:
+            used -= osize[k]
+            present[k] = False
+            count -= 1
+        if s > capacity:
+            continue
+        present[k] = True
+        osize[k] = s
+        expire[k] = exp
+        nu[k] = nx
+        used += s
+        count += 1
+        if hn == hcap:
+            hcap *= 2
+            hp2 = np.empty(hcap, dtype=np.float64)
+            hk2 = np.empty(hcap, dtype=np.int64)
+            hp2[:hn] = hp[:hn]
+            hk2[:hn] = hk[:hn]
+            hp = hp2
+            hk = hk2
+        hn = _heap_push(hp, hk, hn, -float(nx), k)
+        while used > capacity:
+            v = hk[0]
+            p = hp[0]
+            hn = _heap_pop(hp, hk, hn)
+            if not present[v] or -float(nu[v]) != p:
+                continue
+            present[v] = False
+            used -= osize[v]
+            count -= 1
+            if counted:
+                if expire[v] <= now:
+                    expirations += 1
+                else:
+                    evictions += 1
+        if hn > 2 * count + 64:
+            hn = 0
+            for j in range(n_unique):
+                if present[j]:
+                    hn = _heap_push(hp, hk, hn, -float(nu[j]), j)
+    counters[0] = hits
+    counters[1] = misses
+    counters[2] = expirations
+    counters[3] = evictions
+    counters[4] = writes
+    counters[5] = deletes
+    counters[6] = bytes_req
+    counters[7] = bytes_hit
+    counters[8] = reads
+
+
+def belady(
+    codes: np.ndarray,
+    n_unique: int,
+    *,
+    times: np.ndarray | None,
+    ops: np.ndarray | None,
+    sizes: np.ndarray | None,
+    ttls: np.ndarray | None,
+    default_ttl: float,
+    capacity: int,
+    warmup: int,
+    flags: np.ndarray | None,
+    engine: str = "auto",
+) -> np.ndarray:
+    """Belady's OPT replay (evict the entry read furthest in the future); returns counters."""
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    nexts = next_uses(codes, n_unique, ops)
+    counters = np.zeros(9, dtype=np.int64)
+    t, has_t = _arg(times, np.float64)
+    o, has_o = _arg(ops, np.uint8)
+    s, has_s = _arg(sizes, np.int64)
+    tt, has_tt = _arg(ttls, np.float32)
+    fl, has_fl = (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
+    args = (
+        codes,
+        nexts,
+        n_unique,
+        t,
+        has_t,
+        o,
+        has_o,
+        s,
+        has_s,
+        tt,
+        has_tt,
+        float(default_ttl),
+        int(capacity),
+        int(warmup),
+        fl,
+        has_fl,
+        counters,
+    )
+    if use_numba(engine):
+        _belady(*args)
+    else:
+        _belady_py(*args)
+    return counters
+
+
+def _belady_py(
+    codes: np.ndarray,
+    nexts: np.ndarray,
+    n_unique: int,
+    times: np.ndarray,
+    has_times: bool,
+    ops: np.ndarray,
+    has_ops: bool,
+    sizes: np.ndarray,
+    has_sizes: bool,
+    ttls: np.ndarray,
+    has_ttls: bool,
+    default_ttl: float,
+    capacity: int,
+    warmup: int,
+    flags: np.ndarray,
+    has_flags: bool,
+    counters: np.ndarray,
+) -> None:
+    """Pure-Python Belady with the same semantics as :func:`_belady` (heapq, dicts)."""
+    import heapq
+    import math
+
+    n = len(codes)
+    key_l = codes.tolist()
+    next_l = nexts.tolist()
+    time_l = times.tolist() if has_times else None
+    op_l = ops.tolist() if has_ops else None
+    size_l = sizes.tolist() if has_sizes else None
+    ttl_l = ttls.tolist() if has_ttls else None
+    cached: dict[int, tuple[int, float, int]] = {}  # key -> (size, expiry, next use)
+    heap: list[tuple[int, int]] = []  # (-next use, key)
+    used = 0
+    c = [0] * 9
+    flag_out = flags if has_flags else None
+    for i in range(n):
+        k = key_l[i]
+        now = time_l[i] if time_l is not None else float(i)
+        op = op_l[i] if op_l is not None else 0
+        s = size_l[i] if size_l is not None else 1
+        counted = i >= warmup
+        if op == 0:
+            if counted:
+                c[8] += 1
+                c[6] += s
+            entry = cached.get(k)
+            if entry is not None and entry[1] <= now:
+                del cached[k]
+                used -= entry[0]
+                entry = None
+                if counted:
+                    c[2] += 1
+            if entry is not None:
+                if counted:
+                    c[0] += 1
+                    c[7] += s
+                if flag_out is not None:
+                    flag_out[i] = 1
+                cached[k] = (entry[0], entry[1], next_l[i])
+                heapq.heappush(heap, (-next_l[i], k))
+                continue
+            if counted:
+                c[1] += 1
+            if flag_out is not None:
+                flag_out[i] = 0
+        elif op == 1:
+            if counted:
+                c[4] += 1
+            if flag_out is not None:
+                flag_out[i] = 2
+        else:
+            if counted:
+                c[5] += 1
+            if flag_out is not None:
+                flag_out[i] = 2
+            old = cached.pop(k, None)
+            if old is not None:
+                used -= old[0]
+            continue
+        ttl = default_ttl
+        if ttl_l is not None and not math.isnan(ttl_l[i]):
+            ttl = ttl_l[i]
+        exp = now + ttl if ttl < math.inf else math.inf
+        nx = next_l[i]
+        if nx < n:
+            t_next = time_l[nx] if time_l is not None else float(nx)
+            if exp <= t_next:
+                nx = n
+        old = cached.pop(k, None)
+        if old is not None:
+            used -= old[0]
+        if s > capacity:
+            continue
+        cached[k] = (s, exp, nx)
+        used += s
+        heapq.heappush(heap, (-nx, k))
+        while used > capacity:
+            p, v = heapq.heappop(heap)
+            entry = cached.get(v)
+            if entry is None or entry[2] != -p:
+                continue
+            del cached[v]
+            used -= entry[0]
+            if counted:
+                if entry[1] <= now:
+                    c[2] += 1
+                else:
+                    c[3] += 1
+        if len(heap) > 2 * len(cached) + 64:
+            heap = [(-e[2], key) for key, e in cached.items()]
+            heapq.heapify(heap)
+    counters[:] = c

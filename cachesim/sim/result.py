@@ -1,0 +1,92 @@
+"""The outcome of one simulation run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["SimulationResult"]
+
+
+@dataclass
+class SimulationResult:
+    """Counts from replaying a workload against one policy and capacity.
+
+    ``requests`` counts the reads (gets) after the warm-up; each is a hit or a
+    miss.  Writes (sets) and deletes are counted apart in ``writes`` and
+    ``deletes`` and never change the hit ratio.  ``expirations`` and
+    ``evictions`` count entries that left the cache after the warm-up (expired
+    entries found on a read or purged to make room; entries pushed out by the
+    policy).  ``warmup`` is the number of leading requests (of any kind) that
+    were replayed but not counted.  ``seconds`` is the wall time of the replay.
+    ``windows`` (when asked for) has one row per window of the whole trace:
+    ``start, end, requests, hits, hit_ratio`` plus ``warmup`` (True for windows
+    that end inside the warm-up).
+    """
+
+    policy: str
+    capacity: int | None
+    ttl: float | None
+    requests: int
+    hits: int
+    misses: int
+    expirations: int
+    evictions: int
+    warmup: int
+    seconds: float
+    windows: pd.DataFrame | None = None
+    writes: int = 0
+    deletes: int = 0
+    bytes_requested: int = 0
+    bytes_hit: int = 0
+    unit: str = "objects"
+    workload: str = ""
+    engine: str = ""
+
+    @property
+    def hit_ratio(self) -> float:
+        """Hits per counted read (0.0 when nothing was counted)."""
+        return self.hits / self.requests if self.requests else 0.0
+
+    @property
+    def miss_ratio(self) -> float:
+        """Misses per counted read (0.0 when nothing was counted)."""
+        return self.misses / self.requests if self.requests else 0.0
+
+    @property
+    def byte_hit_ratio(self) -> float:
+        """Share of requested bytes served from the cache (sizes default to 1)."""
+        return self.bytes_hit / self.bytes_requested if self.bytes_requested else 0.0
+
+    @property
+    def total_requests(self) -> int:
+        """Every request replayed: warm-up, reads, writes and deletes."""
+        return self.warmup + self.requests + self.writes + self.deletes
+
+    @property
+    def requests_per_second(self) -> float:
+        """Replay throughput over all replayed requests (0.0 if the run took no time)."""
+        return self.total_requests / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every scalar field plus the ratios and throughput (``windows`` left out)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "windows"}
+        out["hit_ratio"] = self.hit_ratio
+        out["miss_ratio"] = self.miss_ratio
+        out["byte_hit_ratio"] = self.byte_hit_ratio
+        out["requests_per_second"] = self.requests_per_second
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`as_dict` as a one-row DataFrame (concatenate many for a comparison table)."""
+        return pd.DataFrame([self.as_dict()])
+
+    def __str__(self) -> str:
+        cap = "unbounded" if self.capacity is None else f"{self.capacity:,}"
+        return (
+            f"{self.policy} @ {cap}: hit ratio {self.hit_ratio:.4f} "
+            f"({self.hits:,} hits / {self.requests:,} reads), "
+            f"{self.evictions:,} evictions, {self.expirations:,} expirations"
+        )
