@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
+import orjson
+
 from cachesim import codec
 from cachesim.breaker import BreakerState, CircuitBreaker
 from cachesim.clock import Clock, system_clock
@@ -20,7 +22,7 @@ from cachesim.errors import (
     InvalidTTLError,
     UnstorableValueError,
 )
-from cachesim.keys import escape_glob, validate_key
+from cachesim.keys import MAX_KEY_BYTES, escape_glob, validate_key
 from cachesim.providers.base import Provider
 from cachesim.providers.capabilities import Capability
 from cachesim.stats import CacheStats, LatencyWindow
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["NO_EXPIRY", "Cache", "CacheEvent"]
 
 logger = logging.getLogger("cachesim")
+_decode = codec.decode
+_loads = orjson.loads  # untagged stored text is plain JSON
+_TAGGED = ("b", "j")  # first letters of codec's tagged forms
 
 T = TypeVar("T")
 
@@ -41,6 +46,9 @@ NO_EXPIRY: Final[float] = math.inf
 
 #: Smallest TTL: providers store expiry with millisecond resolution.
 MIN_TTL: Final[float] = 0.001
+
+
+_CLOSED = BreakerState.CLOSED
 
 
 class _Failed:
@@ -131,11 +139,16 @@ class Cache:
         self._prefix = namespace + ":"
         self._pattern_prefix = escape_glob(namespace) + ":"
         self._in_process = bool(getattr(provider, "in_process", False))
+        # In-process providers may offer a synchronous read; it skips a coroutine per hit.
+        self._get_now: Callable[[str], str | None] | None = (
+            getattr(provider, "get_now", None) if self._in_process else None
+        )
         self._breaker = CircuitBreaker(self.clock, breaker_threshold, breaker_reset)
         self._healthy = True
         self._flights: dict[str, asyncio.Future[str]] = {}
         self._listeners: list[Listener] = []
         self._latency: dict[str, LatencyWindow] = {}
+        self._latency_get = self._latency["get"] = LatencyWindow()
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
 
@@ -208,6 +221,8 @@ class Cache:
         return str(getattr(self.provider, "name", type(self.provider).__name__))
 
     def _key(self, key: object) -> str:
+        if type(key) is str and 0 < len(key) <= MAX_KEY_BYTES and key.isascii():
+            return self._prefix + key  # fast path: plainly valid
         return self._prefix + validate_key(key)
 
     def _ttl(self, ttl: object) -> float | None:
@@ -224,12 +239,6 @@ class Cache:
             )
         return text
 
-    def _record_latency(self, op: str, seconds: float) -> None:
-        window = self._latency.get(op)
-        if window is None:
-            window = self._latency[op] = LatencyWindow()
-        window.add(seconds)
-
     async def _call(
         self,
         op: str,
@@ -239,7 +248,7 @@ class Cache:
     ) -> T | _Failed:
         """Run one provider call: breaker, timeout, fail-open, counting and logging."""
         breaker = self._breaker
-        if breaker.state is not BreakerState.CLOSED and not breaker.allow():
+        if breaker.state is not _CLOSED and not breaker.allow():
             self.short_circuited += 1
             return _FAILED
         start = time.perf_counter()
@@ -257,8 +266,11 @@ class Cache:
             self.errors += 1
             self._failure(op, exc)
             return _FAILED
-        self._record_latency(op, time.perf_counter() - start)
-        if breaker.state is not BreakerState.CLOSED or not self._healthy:
+        window = self._latency.get(op)
+        if window is None:
+            window = self._latency[op] = LatencyWindow()
+        window.add(time.perf_counter() - start)
+        if breaker.state is not _CLOSED or not self._healthy:
             self._recovered()
         return result
 
@@ -299,8 +311,20 @@ class Cache:
     async def get(self, key: str, default: Any = None) -> Any:
         """Return the cached value, or ``default`` on a miss (a cached None is returned as None)."""
         full = self._key(key)
-        text = await self._call("get", self.provider.get, full)
-        hit = text is not None and not isinstance(text, _Failed)
+        get_now = self._get_now
+        if get_now is not None and self._breaker.state is _CLOSED:
+            start = time.perf_counter()
+            try:
+                text: Any = get_now(full)
+            except Exception as exc:  # fail open, exactly as _call does
+                self.errors += 1
+                self._failure("get", exc)
+                text = None
+            else:
+                self._latency_get.add(time.perf_counter() - start)
+        else:
+            text = await self._call("get", self.provider.get, full)
+        hit = text is not None and text is not _FAILED
         if hit:
             self.hits += 1
         else:
@@ -309,7 +333,9 @@ class Cache:
             self._emit("get", key, hit=hit)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("cache %s %s", "hit" if hit else "miss", full, extra={"cache_key": full})
-        return codec.decode(text) if hit else default  # type: ignore[arg-type]
+        if not hit:
+            return default
+        return _loads(text) if text[:1] not in _TAGGED else _decode(text)
 
     async def has(self, key: str) -> bool:
         """Whether ``key`` holds a live entry (False when the backend fails)."""
@@ -520,4 +546,5 @@ class Cache:
         """Zero the counters and latency windows (entries are untouched)."""
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
-        self._latency.clear()
+        for window in self._latency.values():
+            window.clear()

@@ -5,6 +5,11 @@ JSON types keep their type (``True`` stays ``True``, ``0`` stays ``0``), tuples 
 back as lists, and ``bytes`` round-trip through a tagged base64 form.  Anything
 else (sets, datetimes, objects, NaN, dicts with non-string keys) is refused at
 ``set`` time with a message that says what to do.  No pickle, ever.
+
+Stored text is JSON (written and read with orjson), except for two tagged forms
+that JSON text can never start with: ``b64:<base64>`` for bytes, and ``j:<json>``
+for values orjson cannot carry exactly (integers beyond 64 bits, lone surrogates),
+which are written and read with the standard library instead.
 """
 
 from __future__ import annotations
@@ -15,16 +20,55 @@ import json
 import math
 from typing import Any
 
+import orjson
+
 from cachesim.errors import UnstorableValueError
 
-__all__ = ["BYTES_PREFIX", "decode", "encode"]
+__all__ = ["BYTES_PREFIX", "check_storable", "decode", "encode"]
 
-#: Prefix of stored bytes values.  JSON text never starts with ``b``.
+#: Prefix of stored bytes values.
 BYTES_PREFIX = "b64:"
+#: Prefix of values stored through the standard-library JSON encoder.
+EXACT_PREFIX = "j:"
 
-_encoder = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-_decode_json = json.JSONDecoder().decode
+_std_encoder = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+_std_decode = json.JSONDecoder().decode
 _SCALARS = (str, int, float, bool, type(None))
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+_UNSTORABLE = object()
+
+
+def _scan(value: Any) -> Any:
+    """Fast structural check: True if orjson cannot carry it exactly, _UNSTORABLE if refused."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return False
+    if t is int:
+        return not _INT_MIN <= value <= _INT_MAX
+    if t is float:
+        return False if math.isfinite(value) else _UNSTORABLE
+    if t is dict:
+        exact = False
+        for k, v in value.items():
+            if type(k) is not str:
+                return _UNSTORABLE
+            flag = _scan(v)
+            if flag is _UNSTORABLE:
+                return flag
+            exact = exact or flag
+        return exact
+    if t is list or t is tuple:
+        exact = False
+        for v in value:
+            flag = _scan(v)
+            if flag is _UNSTORABLE:
+                return flag
+            exact = exact or flag
+        return exact
+    # subclasses (IntEnum, OrderedDict, ...) and everything else: the careful path
+    if _explain(value, "value") is not None:
+        return _UNSTORABLE
+    return True
 
 
 def _explain(value: object, path: str) -> str | None:
@@ -81,21 +125,33 @@ def encode(value: Any) -> str:
 
     Raises :class:`UnstorableValueError` for anything that would not come back equal.
     """
-    if isinstance(value, str | int | type(None)):
-        return _encoder.encode(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return BYTES_PREFIX + base64.b64encode(bytes(value)).decode("ascii")
-    check_storable(value)
-    return _encoder.encode(value)
+    try:
+        exact = _scan(value)
+    except RecursionError:
+        exact = _UNSTORABLE
+    if exact is _UNSTORABLE:
+        check_storable(value)  # raises with a message naming the offending part
+        raise UnstorableValueError("value cannot be stored as JSON")  # pragma: no cover
+    if not exact:
+        try:
+            return orjson.dumps(value).decode("utf-8")
+        except TypeError:  # lone surrogates
+            pass
+    return EXACT_PREFIX + _std_encoder.encode(value)
 
 
 def decode(text: str | bytes) -> Any:
     """Turn stored text back into a fresh value (a new object on every call)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    if text.startswith(BYTES_PREFIX):
+    first = text[:1]
+    if first == "b" and text.startswith(BYTES_PREFIX):
         try:
             return base64.b64decode(text[len(BYTES_PREFIX) :], validate=True)
         except binascii.Error as exc:
             raise ValueError(f"corrupt stored bytes value: {exc}") from None
-    return _decode_json(text)
+    if first == "j" and text.startswith(EXACT_PREFIX):
+        return _std_decode(text[len(EXACT_PREFIX) :])
+    return orjson.loads(text)

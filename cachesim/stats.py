@@ -35,6 +35,11 @@ class LatencyWindow:
         self._samples.append(seconds)
         self.total += 1
 
+    def clear(self) -> None:
+        """Forget every sample."""
+        self._samples.clear()
+        self.total = 0
+
     def summary(self) -> LatencySummary | None:
         """Percentiles (nearest rank) of the window, or None when empty."""
         if not self._samples:

@@ -66,8 +66,19 @@ def test_documented_conversions(value: object, expected: object) -> None:
     assert same(codec.decode(codec.encode(value)), expected)
 
 
-def test_stored_text_is_ascii_so_every_backend_carries_it() -> None:
-    assert codec.encode({"é": "😀"}).isascii()
+@pytest.mark.parametrize(
+    "value", [{"é": "😀"}, "\ud800 lone surrogate", 2**64, -(2**63) - 1, [2**200, "x"]], ids=repr
+)
+def test_stored_text_is_valid_utf8_and_exact(value: object) -> None:
+    text = codec.encode(value)
+    text.encode("utf-8")  # every backend can carry it
+    assert same(codec.decode(text), value)
+
+
+def test_64_bit_edges_use_the_fast_path() -> None:
+    assert not codec.encode(2**64 - 1).startswith(codec.EXACT_PREFIX)
+    assert not codec.encode(-(2**63)).startswith(codec.EXACT_PREFIX)
+    assert codec.encode(2**64).startswith(codec.EXACT_PREFIX)
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,8 @@ class MemoryProvider(BaseProvider):
         self.max_value_bytes = max_value_bytes
         self.store: EntryStore[str, str] = make_store(self.policy, max_entries)  # type: ignore[assignment]
         self._sweeper: asyncio.Task[None] | None = None
+        self._store_get = self.store.get
+        self._now = self.clock.now
 
     # -- lifecycle ----------------------------------------------------------------
     async def initialize(self) -> None:
@@ -108,6 +110,11 @@ class MemoryProvider(BaseProvider):
     async def get(self, key: str) -> str | None:
         """Return the stored text (counts as an access for the policy)."""
         value = self.store.get(key, self.clock.now())
+        return None if value is MISSING else value
+
+    def get_now(self, key: str) -> str | None:
+        """Synchronous :meth:`get` (in-process, never blocks): the cache's fast path."""
+        value = self._store_get(key, self._now())
         return None if value is MISSING else value
 
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
