@@ -1,7 +1,10 @@
 """Replacement policies with TTL support, shared by the memory provider and the simulator.
 
 ``make_store("lru", capacity)`` builds a store; :data:`POLICIES` maps names to
-classes.  Policies that need the future (OPT) live in :mod:`cachesim.sim`.
+classes and :data:`ALIASES` maps other accepted spellings (``allkeys-lru``,
+``s3-fifo`` ...) to them.  Every registered policy works both as
+``MemoryProvider(policy=...)`` and in :func:`cachesim.sim.simulate`.  Policies
+that need the future (OPT) live in :mod:`cachesim.sim`.
 """
 
 from __future__ import annotations
@@ -10,22 +13,73 @@ from collections.abc import Hashable
 from typing import Any
 
 from cachesim.policies.base import MISSING, EntryStore
-from cachesim.policies.classic import FIFOStore, LFUStore, LRUStore
+from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
+from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
+from cachesim.policies.sampled import RandomStore, RedisLRUStore
 
-__all__ = ["MISSING", "POLICIES", "EntryStore", "FIFOStore", "LFUStore", "LRUStore", "make_store"]
+__all__ = [
+    "ALIASES",
+    "MISSING",
+    "POLICIES",
+    "ARCStore",
+    "ClockStore",
+    "EntryStore",
+    "FIFOStore",
+    "LFUStore",
+    "LRUStore",
+    "RandomStore",
+    "RedisLRUStore",
+    "S3FIFOStore",
+    "SieveStore",
+    "TTLStore",
+    "make_store",
+    "resolve_policy",
+]
 
 #: Online policies by name.
 POLICIES: dict[str, type[EntryStore[Any, Any]]] = {
-    cls.name: cls for cls in (LRUStore, FIFOStore, LFUStore)
+    cls.name: cls
+    for cls in (
+        LRUStore,
+        FIFOStore,
+        LFUStore,
+        ClockStore,
+        SieveStore,
+        S3FIFOStore,
+        ARCStore,
+        RedisLRUStore,
+        RandomStore,
+        TTLStore,
+    )
 }
+
+#: Other accepted names -> registered name.
+ALIASES: dict[str, str] = {
+    "allkeys-lru": "redis-lru",
+    "redis": "redis-lru",
+    "sampled-lru": "redis-lru",
+    "allkeys-random": "random",
+    "s3-fifo": "s3fifo",
+    "ttl-only": "ttl",
+    "second-chance": "clock",
+}
+
+
+def resolve_policy(policy: str) -> str:
+    """The registered name for ``policy`` (case-insensitive, aliases allowed) or ValueError."""
+    name = policy.lower()
+    name = ALIASES.get(name, name)
+    if name not in POLICIES:
+        known = ", ".join(sorted(POLICIES))
+        raise ValueError(f"unknown eviction policy {policy!r}; choose one of: {known}")
+    return name
 
 
 def make_store(
     policy: str, capacity: int | None = None, **options: Any
 ) -> EntryStore[Hashable, Any]:
-    """Build an empty store for ``policy`` (case-insensitive) with ``capacity`` entries."""
-    cls = POLICIES.get(policy.lower())
-    if cls is None:
-        known = ", ".join(sorted(POLICIES))
-        raise ValueError(f"unknown eviction policy {policy!r}; choose one of: {known}")
-    return cls(capacity, **options)
+    """Build an empty store for ``policy`` (case-insensitive) with ``capacity`` entries.
+
+    ``options`` go to the policy (e.g. ``samples=10, seed=1`` for ``redis-lru``).
+    """
+    return POLICIES[resolve_policy(policy)](capacity, **options)

@@ -74,9 +74,27 @@ class EntryStore(Generic[K, V]):
     def _on_remove(self, key: K) -> None:
         """Forget policy state for ``key`` (it is still in the table)."""
 
+    def _before_insert(self, key: K) -> None:
+        """Called when a new ``key`` is about to be stored, before room is made for it."""
+
     def _victim(self) -> K:
-        """Return the key to evict next (the table is not empty)."""
+        """Return the key to evict next (the table is not empty).
+
+        Called only when an eviction will follow, so policies may update their
+        state here (a CLOCK hand, ghost lists).
+        """
         raise NotImplementedError  # abstract
+
+    def _victim_excluding(self, key: K) -> K:
+        """A victim other than ``key`` (just overwritten), or MISSING if there is none.
+
+        The default walks the table in its order: the oldest entry for the
+        OrderedDict-based policies.
+        """
+        for candidate in self._values:
+            if candidate != key:
+                return candidate
+        return MISSING  # type: ignore[no-any-return]
 
     # -- public API ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -133,14 +151,14 @@ class EntryStore(Generic[K, V]):
             self._on_update(key)
             self._make_room(now, exclude=key)
             return True
-        if capacity is not None:
-            if size > capacity:
-                return False
-            if self.used + size > capacity:
-                if self._heap:
-                    self.purge_expired(now)
-                while self.used + size > capacity:
-                    self._evict()
+        if capacity is not None and size > capacity:
+            return False
+        self._before_insert(key)
+        if capacity is not None and self.used + size > capacity:
+            if self._heap:
+                self.purge_expired(now)
+            while self.used + size > capacity:
+                self._evict()
         values[key] = value
         self.used += size
         if size != 1:
@@ -216,9 +234,8 @@ class EntryStore(Generic[K, V]):
         while self.used > capacity:
             victim = self._victim()
             if victim == exclude:  # never evict what was just written
-                self._on_update(exclude)
-                victim = self._victim()
-                if victim == exclude:
+                victim = self._victim_excluding(exclude)
+                if victim is MISSING:
                     break
             self._remove(victim)
             self.evictions += 1

@@ -1,4 +1,4 @@
-"""Classic replacement policies: LRU, FIFO and LFU (LRU among equal frequencies)."""
+"""Classic replacement policies: LRU, FIFO, CLOCK and LFU (LRU among equal frequencies)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from cachesim.policies.base import EntryStore
 
-__all__ = ["FIFOStore", "LFUStore", "LRUStore"]
+__all__ = ["ClockStore", "FIFOStore", "LFUStore", "LRUStore"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -87,3 +87,37 @@ class LFUStore(EntryStore[K, V]):
         if self._min not in self._buckets:
             self._min = min(self._buckets)
         return next(iter(self._buckets[self._min]))
+
+
+class ClockStore(EntryStore[K, V]):
+    """CLOCK (FIFO with second chance): a hit sets a reference bit; the hand clears it.
+
+    The eviction scan looks at the oldest entry: if referenced, it loses the bit
+    and goes to the young end; otherwise it is evicted (libCacheSim's Clock with
+    one bit).
+    """
+
+    name = "clock"
+
+    def __init__(self, capacity: int | None = None) -> None:
+        super().__init__(capacity)
+        self._referenced: set[K] = set()
+
+    def _new_table(self) -> dict[K, V]:
+        return OrderedDict()
+
+    def _on_hit(self, key: K) -> None:
+        self._referenced.add(key)
+
+    def _on_remove(self, key: K) -> None:
+        self._referenced.discard(key)
+
+    def _victim(self) -> K:
+        table: OrderedDict[K, V] = self._values  # type: ignore[assignment]
+        referenced = self._referenced
+        while True:
+            key = next(iter(table))
+            if key not in referenced:
+                return key
+            referenced.discard(key)
+            table.move_to_end(key)

@@ -669,6 +669,11 @@ def _belady(
                     hp = hp2
                     hk = hk2
                 hn = _heap_push(hp, hk, hn, -float(nexts[i]), k)
+                if hn > 2 * count + 64:
+                    hn = 0
+                    for j in range(n_unique):
+                        if present[j]:
+                            hn = _heap_push(hp, hk, hn, -float(nu[j]), j)
                 continue
             if counted:
                 misses += 1
@@ -706,6 +711,20 @@ def _belady(
             count -= 1
         if s > capacity:
             continue
+        while used + s > capacity:  # evict among the others (no bypass, as MIN)
+            v = hk[0]
+            p = hp[0]
+            hn = _heap_pop(hp, hk, hn)
+            if not present[v] or -float(nu[v]) != p:
+                continue
+            present[v] = False
+            used -= osize[v]
+            count -= 1
+            if counted:
+                if expire[v] <= now:
+                    expirations += 1
+                else:
+                    evictions += 1
         present[k] = True
         osize[k] = s
         expire[k] = exp
@@ -721,20 +740,6 @@ def _belady(
             hp = hp2
             hk = hk2
         hn = _heap_push(hp, hk, hn, -float(nx), k)
-        while used > capacity:
-            v = hk[0]
-            p = hp[0]
-            hn = _heap_pop(hp, hk, hn)
-            if not present[v] or -float(nu[v]) != p:
-                continue
-            present[v] = False
-            used -= osize[v]
-            count -= 1
-            if counted:
-                if expire[v] <= now:
-                    expirations += 1
-                else:
-                    evictions += 1
         if hn > 2 * count + 64:
             hn = 0
             for j in range(n_unique):
@@ -860,6 +865,9 @@ def _belady_py(
                     flag_out[i] = 1
                 cached[k] = (entry[0], entry[1], next_l[i])
                 heapq.heappush(heap, (-next_l[i], k))
+                if len(heap) > 2 * len(cached) + 64:
+                    heap = [(-e[2], key) for key, e in cached.items()]
+                    heapq.heapify(heap)
                 continue
             if counted:
                 c[1] += 1
@@ -893,10 +901,7 @@ def _belady_py(
             used -= old[0]
         if s > capacity:
             continue
-        cached[k] = (s, exp, nx)
-        used += s
-        heapq.heappush(heap, (-nx, k))
-        while used > capacity:
+        while used + s > capacity:  # evict among the others (no bypass, as MIN)
             p, v = heapq.heappop(heap)
             entry = cached.get(v)
             if entry is None or entry[2] != -p:
@@ -908,6 +913,9 @@ def _belady_py(
                     c[2] += 1
                 else:
                     c[3] += 1
+        cached[k] = (s, exp, nx)
+        used += s
+        heapq.heappush(heap, (-nx, k))
         if len(heap) > 2 * len(cached) + 64:
             heap = [(-e[2], key) for key, e in cached.items()]
             heapq.heapify(heap)
