@@ -480,13 +480,19 @@ class Cache:
             if flight is None:
                 flight = asyncio.ensure_future(self._fill(key, full, factory, seconds))
                 self._flights[full] = flight
-                flight.add_done_callback(lambda _f: self._flights.pop(full, None))
+                flight.add_done_callback(lambda f: self._land(full, f))
         else:
             self.misses += 1
             if self._listeners:
                 self._emit("get", key, hit=False)
         text = await asyncio.shield(flight)
         return codec.decode(text)  # type: ignore[no-any-return]
+
+    def _land(self, full: str, flight: asyncio.Future[str]) -> None:
+        """A flight finished: forget it (and mark its error seen if every waiter left)."""
+        self._flights.pop(full, None)
+        if not flight.cancelled():
+            flight.exception()
 
     async def _fill(
         self,
