@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import inspect
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -100,24 +101,37 @@ class SyncCache:
     not also use it from another event loop.  Listeners registered with
     :meth:`subscribe` run on the background thread.  Use as a context manager, or
     call :meth:`close` when done (a forgotten SyncCache stops its thread when it
-    is garbage collected).
+    is garbage collected).  In a forked child (gunicorn ``--preload``, Celery
+    prefork) the first call starts a fresh loop thread; network providers should
+    still be created after the fork.
     """
 
     def __init__(self, cache: Cache, *, thread_name: str | None = None) -> None:
         if not isinstance(cache, Cache):
             raise TypeError(f"SyncCache wraps a cachesim.Cache, got {type(cache).__name__}")
         self.cache = cache
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=_run_loop,
-            args=(self._loop,),
-            name=thread_name or f"cachesim-sync-{cache.namespace}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread_name = thread_name or f"cachesim-sync-{cache.namespace}"
         self._closed = False
         self._lock = threading.RLock()
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=_run_loop, args=(self._loop,), name=self._thread_name, daemon=True
+        )
+        self._thread.start()
         self._finalizer = weakref.finalize(self, _stop_loop, self._loop, self._thread)
+
+    def _current_loop(self) -> asyncio.AbstractEventLoop:
+        """The background loop, restarted once in a forked child (threads do not survive fork)."""
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._finalizer.detach()  # the parent's loop is not ours to stop
+                    self._start()
+        return self._loop
 
     @classmethod
     def from_env(cls, settings: CacheSettings | None = None, **overrides: Any) -> SyncCache:
@@ -153,7 +167,7 @@ class SyncCache:
         with self._lock:
             try:
                 self._check_caller()
-                return asyncio.run_coroutine_threadsafe(coro, self._loop)
+                return asyncio.run_coroutine_threadsafe(coro, self._current_loop())
             except BaseException:
                 coro.close()  # never leave an un-awaited coroutine behind
                 raise
@@ -262,7 +276,7 @@ class SyncCache:
                 "SyncCache.get_or_set needs a sync factory; use the async Cache.get_or_set "
                 "for coroutine functions"
             )
-        loop = self._loop
+        loop = self._current_loop()
         # Completed (on the loop) with the future the factory's result must go to,
         # if and only if this call leads the flight.
         request: concurrent.futures.Future[asyncio.Future[Any]] = concurrent.futures.Future()

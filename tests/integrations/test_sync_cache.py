@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -306,6 +308,32 @@ def test_a_forgotten_sync_cache_stops_its_thread(memory_cache: Cache) -> None:
     del sc
     gc.collect()
     assert "cachesim-sync-forgotten" not in sync_threads()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_working_loop_thread(sync_cache: SyncCache) -> None:
+    sync_cache.set("k", "parent")
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        sync_cache.set("child", 1)
+        send.send((sync_cache.get("k"), sync_cache.get("child"), sync_threads()))
+
+    process = context.Process(target=child)
+    process.start()
+    try:
+        assert receive.poll(WAIT), "the child's SyncCache call did not complete"
+        parent_value, child_value, threads = receive.recv()
+    finally:
+        process.join(WAIT)
+        if process.is_alive():
+            process.kill()
+    assert (parent_value, child_value) == ("parent", 1)
+    assert threads == {f"cachesim-sync-{sync_cache.namespace}"}
+    assert process.exitcode == 0
+    assert sync_cache.get("child") is None  # the child's memory is its own
+    assert sync_cache.get("k") == "parent"
 
 
 def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
