@@ -38,6 +38,7 @@ from cachesim.gateway.app import ADMIN_PATH, GatewayApp
 from cachesim.gateway.backend import RedisBackend
 from cachesim.gateway.faults import FaultController, FaultPlan, Latency
 from cachesim.gateway.protocol import MAX_BODY_BYTES
+from cachesim.providers.redis import redact_url
 
 if TYPE_CHECKING:
     import fakeredis
@@ -402,6 +403,7 @@ class GatewayProcess:
         self.python = python
         self.proc: subprocess.Popen[str] | None = None
         self.stdout: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
         self.stderr: deque[str] = deque(maxlen=200)
         self.gateway: Gateway | None = None
         self._readers: list[threading.Thread] = []
@@ -451,25 +453,35 @@ class GatewayProcess:
         ]
         for reader in self._readers:
             reader.start()
-        deadline = time.monotonic() + self.startup_timeout
         prefix = "export UPSTASH_REDIS_REST_URL="
+        line = self.wait_for_output(prefix, timeout=self.startup_timeout)
+        if line is None:
+            self.stop()
+            tail = "".join(list(self.stderr)[-20:])
+            raise RuntimeError(f"cachesim gateway did not start (exit {proc.returncode}):\n{tail}")
+        url = line[len(prefix) :].strip()
+        label = self.backend if self.backend == "fakeredis" else redact_url(self.backend)
+        self.gateway = Gateway(url, self.token, label, RemoteFaults(url, self.token))
+        return self.gateway
+
+    def wait_for_output(self, text: str, timeout: float = 10.0) -> str | None:
+        """Read stdout until a line starting with ``text``; return it (None if it never came).
+
+        Every line read is kept in :attr:`output`.
+        """
+        proc = self.proc
+        deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             try:
                 line = self.stdout.get(timeout=max(0.01, min(remaining, 0.2)))
             except queue.Empty:
-                line = ""
-            if line.startswith(prefix):
-                url = line[len(prefix) :].strip()
-                break
-            if remaining <= 0 or (proc.poll() is not None and self.stdout.empty()):
-                self.stop()
-                tail = "".join(list(self.stderr)[-20:])
-                raise RuntimeError(
-                    f"cachesim gateway did not start (exit {proc.returncode}):\n{tail}"
-                )
-        self.gateway = Gateway(url, self.token, self.backend, RemoteFaults(url, self.token))
-        return self.gateway
+                if remaining <= 0 or proc is None or proc.poll() is not None:
+                    return None
+                continue
+            self.output.append(line)
+            if line.startswith(text):
+                return line
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, wait (kill after ``timeout``); returns the exit code."""
