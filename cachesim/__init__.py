@@ -8,6 +8,7 @@ The public API is re-exported here::
 from cachesim import errors
 from cachesim.cache import NO_EXPIRY, Cache, CacheEvent
 from cachesim.clock import Clock, ManualClock, SystemClock
+from cachesim.decorators import cached
 from cachesim.errors import (
     CacheError,
     ConfigurationError,
@@ -19,6 +20,7 @@ from cachesim.errors import (
 from cachesim.keys import CacheKeys, escape_glob
 from cachesim.settings import CacheSettings, create_provider
 from cachesim.stats import CacheStats, LatencySummary
+from cachesim.sync import SyncCache
 
 __version__ = "0.1.0"
 
@@ -37,9 +39,11 @@ __all__ = [
     "LatencySummary",
     "ManualClock",
     "ProviderError",
+    "SyncCache",
     "SystemClock",
     "UnstorableValueError",
     "__version__",
+    "cached",
     "create_provider",
     "errors",
     "escape_glob",

@@ -213,7 +213,15 @@ class Cache:
     def _emit(self, op: str, key: str, **fields: Any) -> None:
         event = CacheEvent(self.clock.now(), op, key, **fields)
         for listener in list(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the cache call
+                logger.exception(
+                    "cache listener %r failed on %s",
+                    listener,
+                    op,
+                    extra={"cache_namespace": self.namespace, "cache_op": op},
+                )
 
     # -- helpers ------------------------------------------------------------------
     @property

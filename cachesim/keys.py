@@ -31,10 +31,11 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\:])")
 
 
 def escape_glob(text: str) -> str:
-    """Escape Redis glob metacharacters and the ``:`` separator in ``text``.
+    """Escape Redis glob metacharacters (and ``:``) in ``text`` for use in a pattern.
 
-    The result matches only itself in a Redis ``MATCH`` pattern and can be used
-    verbatim as (part of) a key.
+    The escaped text, placed in a Redis ``MATCH`` pattern, matches exactly the
+    original ``text``.  It is for building patterns, not keys: to put an untrusted
+    id into a key use :func:`encode_id`, whose output is literal in both.
     """
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 

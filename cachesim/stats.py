@@ -124,4 +124,8 @@ class CacheStats:
         data = self.as_dict()
         data["latency"] = {op: asdict(s) for op, s in sorted(self.latency.items())}
         data["provider_stats"] = self.provider_stats
-        return {k: v for k, v in data.items() if not k.startswith("latency_")}
+        return {
+            k: v
+            for k, v in data.items()
+            if k == "provider_stats" or not k.startswith(("latency_", "provider_"))
+        }

@@ -363,3 +363,20 @@ async def test_timedelta_ttl(cache: Cache) -> None:
 
     assert await cache.set("k", 1, ttl=timedelta(minutes=1))
     assert await cache.get("k") == 1
+
+
+async def test_a_failing_listener_does_not_break_the_call(cache: Cache) -> None:
+    def broken(event: object) -> None:
+        raise RuntimeError("listener bug")
+
+    cache.subscribe(broken)
+    assert await cache.set("k", 1) is True
+    assert await cache.get("k") == 1
+
+
+async def test_stats_to_json_is_nested_without_duplicates(cache: Cache) -> None:
+    await cache.get("k")
+    data = (await cache.get_stats()).to_json()
+    assert "latency_get_p99_ms" not in data
+    assert data["latency"]["get"]["count"] == 1
+    assert not [k for k in data if k.startswith("provider_") and k != "provider_stats"]
