@@ -6,14 +6,23 @@
 
     result = simulate(zipf(10_000, 1_000_000, alpha=0.9), capacity=1_000, policy="lru")
     result.hit_ratio, result.to_frame()
+    miss_ratio_curve(load_trace("trace.oracleGeneral.zst"), sizes=[1_000, 10_000, 100_000])
 """
 
+# -- core: workloads, traces, the virtual engine, miss-ratio curves -----------------------
+from cachesim.sim.engine import OFFLINE_POLICIES, resolve_capacity, simulate
+from cachesim.sim.mrc import DEFAULT_FRACTIONS, default_sizes, miss_ratio_curve, shards_sample
+from cachesim.sim.recorder import TraceRecorder
 from cachesim.sim.result import SimulationResult
+from cachesim.sim.traces import FORMATS, detect_format, iter_trace, load_trace, write_trace
 from cachesim.sim.workload import (
+    GENERATORS,
     OP_DELETE,
     OP_GET,
+    OP_NAMES,
     OP_SET,
     Workload,
+    che_hit_ratio,
     concat,
     diurnal,
     hotspot,
@@ -26,24 +35,44 @@ from cachesim.sim.workload import (
     with_ttls,
     with_writes,
     zipf,
+    zipf_probabilities,
 )
 
+# -- models, live replay, sweeps and plots: re-exported below as they land -----------------
+
 __all__ = [
+    "DEFAULT_FRACTIONS",
+    "FORMATS",
+    "GENERATORS",
+    "OFFLINE_POLICIES",
     "OP_DELETE",
     "OP_GET",
+    "OP_NAMES",
     "OP_SET",
     "SimulationResult",
+    "TraceRecorder",
     "Workload",
+    "che_hit_ratio",
     "concat",
+    "default_sizes",
+    "detect_format",
     "diurnal",
     "hotspot",
+    "iter_trace",
+    "load_trace",
     "loop",
+    "miss_ratio_curve",
+    "resolve_capacity",
     "scan",
+    "shards_sample",
     "shifting_hotset",
+    "simulate",
     "uniform",
     "with_rate",
     "with_sizes",
     "with_ttls",
     "with_writes",
+    "write_trace",
     "zipf",
+    "zipf_probabilities",
 ]

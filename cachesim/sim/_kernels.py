@@ -27,6 +27,7 @@ __all__ = [
     "dense_ids",
     "next_uses",
     "replay_list",
+    "sample_cdf",
     "stack_distances",
     "use_numba",
 ]
@@ -133,6 +134,42 @@ def dense_ids(keys: np.ndarray, engine: str = "auto") -> tuple[np.ndarray, np.nd
     else:
         n_unique = _dense_hash(keys, codes, uniques)
     return codes, uniques[:n_unique].copy()
+
+
+# -- sampling from a discrete distribution --------------------------------------------
+
+
+@_jit
+def _guided_search(cdf: Any, guide: Any, u: Any, out: Any) -> None:
+    # out[i] = first index with cdf[index] > u[i] (np.searchsorted side="right"),
+    # starting from a guide table over equal-width buckets of [0, 1).
+    m = len(guide)
+    last = len(cdf) - 1
+    for i in range(len(u)):
+        x = u[i]
+        b = int(x * m)
+        if b >= m:
+            b = m - 1
+        j = guide[b]
+        while j > 0 and cdf[j - 1] > x:
+            j -= 1
+        while j < last and cdf[j] <= x:
+            j += 1
+        if j == last and cdf[j] <= x:
+            j = last + 1
+        out[i] = j
+
+
+def sample_cdf(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(cdf, u, side="right")``, in O(1) per draw when compiled."""
+    if not HAVE_NUMBA or len(u) < 1024:
+        found: np.ndarray = np.searchsorted(cdf, u, side="right").astype(np.int64)
+        return found
+    m = len(cdf)
+    guide = np.searchsorted(cdf, np.arange(m, dtype=np.float64) / m, side="right")
+    out = np.empty(len(u), dtype=np.int64)
+    _guided_search(cdf, guide.astype(np.int64), u, out)
+    return out
 
 
 # -- LRU stack distances ---------------------------------------------------------------

@@ -364,10 +364,12 @@ def zipf_probabilities(n_keys: int, alpha: float) -> np.ndarray:
 
 
 def _sample_cdf(cdf: np.ndarray, n_requests: int, rng: np.random.Generator) -> np.ndarray:
+    from cachesim.sim._kernels import sample_cdf
+
     out = np.empty(n_requests, dtype=np.int64)
     for start in range(0, n_requests, _CHUNK):
         stop = min(n_requests, start + _CHUNK)
-        out[start:stop] = np.searchsorted(cdf, rng.random(stop - start), side="right")
+        out[start:stop] = sample_cdf(cdf, rng.random(stop - start))
     np.minimum(out, len(cdf) - 1, out=out)
     return out
 
