@@ -36,6 +36,7 @@ from cachesim.sim.models import CommandsPerOp, LatencyModel, ProviderModel, orig
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+    from matplotlib.figure import Figure
 
     from cachesim.sim.workload import Workload
     from cachesim.stats import CacheStats
@@ -232,6 +233,25 @@ class LiveResult:
                 "counted": self._counted(),
             }
         )
+
+    def plot(
+        self, kind: Literal["hit_ratio", "latency", "origin_load"] = "hit_ratio", **options: Any
+    ) -> Figure:
+        """Plot this run: hit ratio over time, its latency CDF by outcome, or origin load."""
+        from cachesim.sim import plots
+
+        if kind == "hit_ratio":
+            return plots.plot_hit_ratio_over_time(self, **options)
+        if kind == "origin_load":
+            return plots.plot_origin_load(self, **options)
+        if kind == "latency":
+            series = {"all": self.latency_ms() / 1000.0}
+            for outcome in ("hit", "miss"):
+                values = self.latency_ms(outcome) / 1000.0
+                if values.size:
+                    series[outcome] = values
+            return plots.plot_latency_cdf(series, **options)
+        raise ValueError(f"kind must be 'hit_ratio', 'latency' or 'origin_load', got {kind!r}")
 
     def __str__(self) -> str:
         lat = self.latency_ms()

@@ -178,8 +178,9 @@ def plot_mrc(
                     opt = part
                 else:
                     curves.append((str(name), part))
-        else:
-            curves = [("hit ratio", frame)]
+        else:  # miss_ratio_curve() records its policy in frame.attrs
+            label = str(getattr(frame, "attrs", {}).get("policy") or "hit ratio")
+            curves = [(label, frame)]
     sizes: list[float] = []
     for i, (label, frame) in enumerate(curves):
         frame = frame.sort_values("capacity")
