@@ -230,10 +230,19 @@ def plot_mrc(
 
 
 def _windows(result: Any) -> pd.DataFrame:
-    windows = getattr(result, "windows", None)
-    if windows is None:
-        return _frame(result)
-    frame: pd.DataFrame = windows() if callable(windows) else windows
+    import pandas as pd
+
+    frame: pd.DataFrame | None
+    if isinstance(result, pd.DataFrame):
+        frame = result
+    else:
+        windows = getattr(result, "windows", None)
+        frame = windows() if callable(windows) else windows
+    if frame is None or not {"start", "end"} <= set(frame.columns):
+        raise ValueError(
+            "this result has no per-window counts; run simulate(..., window_seconds=60) "
+            "(or window=N requests) to get them"
+        )
     return frame
 
 

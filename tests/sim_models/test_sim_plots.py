@@ -119,6 +119,11 @@ def test_hit_ratio_over_time_marks_the_warmup(result: object, tmp_path: Path) ->
     assert len([ln for ln in overlay.axes[0].get_lines() if ln.get_label() in "ab"]) == 2
 
 
+def test_time_plots_explain_missing_windows(workload: Workload) -> None:
+    with pytest.raises(ValueError, match="window_seconds"):
+        plot_hit_ratio_over_time(simulate(workload, capacity=10))
+
+
 def test_origin_load_with_and_without_cache(result: object, tmp_path: Path) -> None:
     fig = plot_origin_load(result, request_rate=200.0)
     ax = fig.axes[0]
