@@ -284,7 +284,6 @@ class _FaultLayer:
         gateway = self.gateway
         if (
             scope["type"] != "http"
-            or not gateway.faults.plan.active
             or scope["method"] != "POST"
             or scope["path"] not in gateway.data_paths
             or not gateway.authorized(HTTPConnection(scope))

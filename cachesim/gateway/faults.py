@@ -262,6 +262,9 @@ class FaultDecision:
     hang_seconds: float
 
 
+_NO_FAULT: Final = FaultDecision(0.0, None, 30.0)
+
+
 class FaultController:
     """Run-time switch for the gateway's faults; safe to use from any thread.
 
@@ -332,6 +335,8 @@ class FaultController:
         with self._lock:
             plan = self._plan
             self._requests += 1
+            if not plan.active:
+                return _NO_FAULT
             delay = 0.0 if plan.latency is None else plan.latency.sample(self._rng)
             fault: str | None = None
             if plan.rates:
@@ -356,7 +361,7 @@ class FaultController:
 
     @property
     def requests(self) -> int:
-        """Data requests seen so far."""
+        """Authenticated data requests seen so far (faulted or not)."""
         return self._requests
 
     def reset_counts(self) -> None:

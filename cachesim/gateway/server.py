@@ -196,14 +196,40 @@ class RemoteFaults:
         return snapshot
 
     @property
+    def plan(self) -> FaultPlan:
+        """The plan in force."""
+        return FaultPlan.from_dict(self.snapshot()["plan"])
+
+    @property
     def counts(self) -> dict[str, int]:
         """Injected faults so far by kind."""
         counts: dict[str, int] = self.snapshot()["injected"]
         return counts
 
+    @property
+    def requests(self) -> int:
+        """Data requests the gateway has seen."""
+        return int(self.snapshot()["requests"])
+
     def reset_counts(self) -> None:
         """Zero the counters."""
         self._call("GET", reset_counts="1")
+
+    @contextlib.contextmanager
+    def injected(
+        self,
+        *,
+        latency: Latency | str | None = None,
+        hang_seconds: float = 30.0,
+        seed: int | None = None,
+        **rates: float,
+    ) -> Iterator[dict[str, Any]]:
+        """Inject the given faults inside a ``with`` block, then restore the previous plan."""
+        previous = self.plan
+        try:
+            yield self.set(latency=latency, hang_seconds=hang_seconds, seed=seed, **rates)
+        finally:
+            self.install(previous)
 
 
 @dataclass(frozen=True, repr=False)

@@ -93,3 +93,20 @@ def test_port_in_use_exits_2() -> None:
         result = _cli("--port", str(port), "--token", "t")
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_remote_faults_mirror_the_local_switch() -> None:
+    with GatewayProcess("fakeredis") as gw:
+        faults = gw.faults
+        client = gw.client()
+        with faults.injected(unauthorized=1.0, seed=4):
+            assert faults.plan.rates == {"unauthorized": 1.0}
+            with pytest.raises(UpstashError, match="Unauthorized"):
+                client.ping()
+        assert not faults.plan.active
+        assert client.ping() == "PONG"
+        assert faults.requests == 2
+        assert faults.counts == {"unauthorized": 1}
+        faults.reset_counts()
+        assert faults.requests == 0
+        client.close()
