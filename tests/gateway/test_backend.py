@@ -81,3 +81,22 @@ async def test_raw_bytes_are_encoded_from_the_stored_bytes(
         assert base64.b64decode(encoded.json()["result"]) == value
         plain = await http.post(gateway.url, json=["GET", key])
         assert plain.json()["result"] == value.decode("utf-8", "replace")
+
+
+def test_path_prefix() -> None:
+    with run_gateway("fakeredis", prefix="/tenant1") as gw:
+        assert gw.url.endswith("/tenant1")
+        client = gw.client()
+        assert client.set("k", "v") is True
+        pipe = client.pipeline()
+        pipe.get("k").incr("n")
+        assert pipe.exec() == ["v", 1]
+        tx = client.multi()
+        tx.incr("n")
+        assert tx.exec() == [2]
+        client.close()
+        root = gw.url.removesuffix("/tenant1")
+        with httpx.Client(trust_env=False) as http:
+            auth = {"Authorization": f"Bearer {gw.token}"}
+            assert http.post(root + "/", json=["PING"], headers=auth).status_code == 404
+            assert http.post(gw.url + "/", json=["PING"], headers=auth).json() == {"result": "PONG"}

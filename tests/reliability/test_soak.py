@@ -65,6 +65,7 @@ def _fault_figures(caches: Sequence[Cache], report: SoakReport) -> int:
     return calls
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("inner_kind", "ops"),
     [("memory", 100_000), ("fakeredis", 20_000)],
@@ -89,6 +90,7 @@ async def test_soak_in_process(inner_kind: str, ops: int, reliability_report: An
     _assert_clean(report)
 
 
+@pytest.mark.slow
 async def test_soak_http_through_the_gateway(gateway: Gateway, reliability_report: Any) -> None:
     gateway.faults.set(
         error=0.03,
