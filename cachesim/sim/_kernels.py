@@ -26,9 +26,11 @@ __all__ = [
     "belady",
     "dense_ids",
     "next_uses",
+    "plain_list",
     "replay_list",
     "sample_cdf",
     "stack_distances",
+    "stack_histogram",
     "use_numba",
 ]
 
@@ -87,29 +89,36 @@ def _dense_direct(keys: Any, table: Any, codes: Any, uniques: Any) -> int:
 
 @_jit
 def _dense_hash(keys: Any, codes: Any, uniques: Any) -> int:
-    mask = (1 << 16) - 1
-    slots = np.full(mask + 1, -1, dtype=np.int64)
+    # open addressing; slot s holds (key, code) at t[2s], t[2s+1]; code -1 = empty
+    mult = -7046029254386353131
+    bits = 16
+    mask = (1 << bits) - 1
+    t = np.full(2 << bits, -1, dtype=np.int64)
     n_unique = 0
     for i in range(len(keys)):
         k = keys[i]
-        h = (k * -7046029254386353131) & mask
+        h = ((k * mult) >> (64 - bits)) & mask
         while True:
-            c = slots[h]
+            c = t[2 * h + 1]
             if c < 0:
                 c = n_unique
-                slots[h] = c
+                t[2 * h] = k
+                t[2 * h + 1] = c
                 uniques[c] = k
                 n_unique += 1
                 if 2 * n_unique > mask:  # grow and rehash
-                    mask = 2 * mask + 1
-                    slots = np.full(mask + 1, -1, dtype=np.int64)
+                    bits += 1
+                    mask = (1 << bits) - 1
+                    t = np.full(2 << bits, -1, dtype=np.int64)
                     for j in range(n_unique):
-                        g = (uniques[j] * -7046029254386353131) & mask
-                        while slots[g] >= 0:
+                        u = uniques[j]
+                        g = ((u * mult) >> (64 - bits)) & mask
+                        while t[2 * g + 1] >= 0:
                             g = (g + 1) & mask
-                        slots[g] = j
+                        t[2 * g] = u
+                        t[2 * g + 1] = j
                 break
-            if uniques[c] == k:
+            if t[2 * h] == k:
                 break
             h = (h + 1) & mask
         codes[i] = c
@@ -250,6 +259,135 @@ def stack_distances(
     func = getattr(_stack_distances, "py_func", _stack_distances)
     func(codes.tolist(), op_arr.tolist(), has_ops, [-1] * n_unique, [0] * n, py_out)
     return np.asarray(py_out, dtype=np.int64)
+
+
+@_jit
+def _popcount(x: Any) -> Any:
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@_jit
+def _stack_histogram(
+    codes: Any,
+    ops: Any,
+    has_ops: bool,
+    warmup: int,
+    ts_of: Any,
+    key_at: Any,
+    bits: Any,
+    fenwick: Any,
+    hist: Any,
+) -> int:
+    # Counts stack distances into ``hist`` (compiled only).  Each key's latest
+    # access holds a mark at its timestamp: a bit in ``bits`` (64 per word) and
+    # a count in a Fenwick tree over the words.  The distance of a read is the
+    # number of marks after the key's previous one.  Timestamps are renumbered
+    # when they run out, so the structures stay at ~2 bits per distinct key and
+    # the Fenwick tree stays in cache.  Returns the number of counted cold reads.
+    size = len(bits) * 64
+    n_words = len(fenwick)
+    one = np.uint64(1)
+    now = 0
+    marked = 0
+    cold = 0
+    for i in range(len(codes)):
+        k = codes[i]
+        op = ops[i] if has_ops else 0
+        counted = i >= warmup
+        p = ts_of[k]
+        if p >= 0:
+            w = p >> 6
+            b = np.uint64(p & 63)
+            if op == 0 and counted:
+                after = np.int64(_popcount(bits[w] >> b >> one))
+                j = w + 1
+                upto = 0
+                while j > 0:
+                    upto += fenwick[j - 1]
+                    j -= j & -j
+                hist[marked - upto + after] += 1
+            bits[w] &= ~(one << b)
+            j = w + 1
+            while j <= n_words:
+                fenwick[j - 1] -= 1
+                j += j & -j
+            marked -= 1
+            ts_of[k] = -1
+        elif op == 0 and counted:
+            cold += 1
+        if op == 2:
+            continue
+        if now == size:  # renumber the live marks 0..marked-1 and rebuild
+            m = 0
+            for q in range(size):
+                owner = key_at[q]
+                if owner >= 0 and ts_of[owner] == q:
+                    key_at[m] = owner
+                    ts_of[owner] = m
+                    m += 1
+            for q in range(m, size):
+                key_at[q] = -1
+            for q in range(len(bits)):
+                bits[q] = np.uint64(0)
+            for q in range(n_words):
+                fenwick[q] = 0
+            for q in range(m):
+                bits[q >> 6] |= one << np.uint64(q & 63)
+                fenwick[q >> 6] += 1
+            for q in range(1, n_words + 1):  # linear-time Fenwick construction
+                parent = q + (q & -q)
+                if parent <= n_words:
+                    fenwick[parent - 1] += fenwick[q - 1]
+            now = m
+        ts_of[k] = now
+        key_at[now] = k
+        bits[now >> 6] |= one << np.uint64(now & 63)
+        j = (now >> 6) + 1
+        while j <= n_words:
+            fenwick[j - 1] += 1
+            j += j & -j
+        marked += 1
+        now += 1
+    return cold
+
+
+def stack_histogram(
+    codes: np.ndarray,
+    n_unique: int,
+    ops: np.ndarray | None = None,
+    warmup: int = 0,
+    engine: str = "auto",
+) -> tuple[np.ndarray, int]:
+    """Histogram of LRU stack distances of the reads from ``warmup`` on: ``(hist, cold)``.
+
+    ``hist[d]`` counts reads at distance ``d`` (hits for every capacity > d);
+    ``cold`` counts first reads of a key (misses at every capacity).  Without
+    numba this is :func:`stack_distances` followed by a bincount.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if not use_numba(engine):
+        dist = stack_distances(codes, n_unique, ops, engine="python")[warmup:]
+        hist = np.bincount(dist[dist >= 0], minlength=n_unique + 1).astype(np.int64)
+        return hist, int(np.count_nonzero(dist == -1))
+    has_ops = ops is not None
+    op_arr = np.asarray(ops, dtype=np.uint8) if ops is not None else np.zeros(1, np.uint8)
+    words = max(16, (2 * n_unique + 63) // 64)
+    hist = np.zeros(n_unique + 1, dtype=np.int64)
+    cold = _stack_histogram(
+        codes,
+        op_arr,
+        has_ops,
+        int(warmup),
+        np.full(n_unique, -1, dtype=np.int64),
+        np.full(64 * words, -1, dtype=np.int64),
+        np.zeros(words, dtype=np.uint64),
+        np.zeros(words, dtype=np.int32),
+        hist,
+    )
+    return hist, int(cold)
 
 
 # -- LRU / FIFO replay -----------------------------------------------------------------
@@ -594,6 +732,144 @@ def replay_list(
         has_tt,
         float(default_ttl),
         -1 if capacity is None else int(capacity),
+        fifo,
+        int(warmup),
+        fl,
+        has_fl,
+        counters,
+    )
+    return counters
+
+
+# -- plain LRU / FIFO over raw keys ----------------------------------------------------
+#
+# Reads only, no TTL, unit sizes, bounded capacity: the common "hit ratio of a
+# key trace" case.  The hash table holds only cached keys (so it stays small and
+# cache-resident for caches up to ~10^5 entries) and carries the recency links
+# itself: slot s is T[4s:4s+4] = key, older, newer, occupied.  Deletion uses
+# backward shifting (no tombstones), fixing the links of moved entries.
+
+
+@_jit
+def _plain_list(
+    keys: Any,
+    capacity: int,
+    fifo: bool,
+    warmup: int,
+    flags: Any,
+    has_flags: bool,
+    counters: Any,
+) -> None:
+    slots = 16
+    while slots < 2 * (capacity + 1):
+        slots *= 2
+    mask = slots - 1
+    head = slots  # sentinel slot: T[4*head+1] = newest, T[4*head+2] = oldest
+    t = np.zeros(4 * (slots + 1), dtype=np.int64)
+    t[4 * head + 1] = head
+    t[4 * head + 2] = head
+    count = 0
+    hits = misses = evictions = 0
+    mult = -7046029254386353131
+    for i in range(len(keys)):
+        k = keys[i]
+        h = ((k * mult) >> 20) & mask
+        while t[4 * h + 3] != 0 and t[4 * h] != k:
+            h = (h + 1) & mask
+        counted = i >= warmup
+        if t[4 * h + 3] != 0:  # hit
+            if counted:
+                hits += 1
+            if has_flags:
+                flags[i] = 1
+            if not fifo:
+                newer = t[4 * h + 2]
+                if newer != head:  # not already the newest: unlink, push to the front
+                    older = t[4 * h + 1]
+                    t[4 * newer + 1] = older
+                    t[4 * older + 2] = newer
+                    first = t[4 * head + 1]
+                    t[4 * h + 1] = first
+                    t[4 * h + 2] = head
+                    t[4 * first + 2] = h
+                    t[4 * head + 1] = h
+            continue
+        if counted:
+            misses += 1
+        if has_flags:
+            flags[i] = 0
+        if capacity == 0:
+            continue
+        if count == capacity:  # evict the oldest, then delete its slot
+            v = t[4 * head + 2]
+            newer = t[4 * v + 2]
+            t[4 * newer + 1] = head
+            t[4 * head + 2] = newer
+            count -= 1
+            if counted:
+                evictions += 1
+            gap = v
+            j = v
+            while True:
+                j = (j + 1) & mask
+                if t[4 * j + 3] == 0:
+                    break
+                home = ((t[4 * j] * mult) >> 20) & mask
+                if gap <= j:
+                    if gap < home <= j:
+                        continue
+                elif home > gap or home <= j:
+                    continue
+                # move slot j into the gap and repoint its neighbours
+                t[4 * gap] = t[4 * j]
+                older = t[4 * j + 1]
+                newer = t[4 * j + 2]
+                t[4 * gap + 1] = older
+                t[4 * gap + 2] = newer
+                t[4 * gap + 3] = 1
+                t[4 * older + 2] = gap
+                t[4 * newer + 1] = gap
+                gap = j
+            t[4 * gap + 3] = 0
+            h = ((k * mult) >> 20) & mask
+            while t[4 * h + 3] != 0:
+                h = (h + 1) & mask
+        t[4 * h] = k
+        t[4 * h + 3] = 1
+        first = t[4 * head + 1]
+        t[4 * h + 1] = first
+        t[4 * h + 2] = head
+        t[4 * first + 2] = h
+        t[4 * head + 1] = h
+        count += 1
+    counters[0] = hits
+    counters[1] = misses
+    counters[3] = evictions
+    reads = len(keys) - warmup if len(keys) > warmup else 0
+    counters[6] = reads
+    counters[7] = hits
+    counters[8] = reads
+
+
+def plain_list(
+    keys: np.ndarray,
+    capacity: int,
+    *,
+    fifo: bool,
+    warmup: int,
+    flags: np.ndarray | None,
+) -> np.ndarray:
+    """Compiled LRU or FIFO over raw int64 keys: reads only, no TTL, unit sizes.
+
+    Same counters as :func:`replay_list`; needs no dense key ids.
+    """
+    if not HAVE_NUMBA:  # pragma: no cover - callers check use_numba() first
+        raise RuntimeError("the compiled replay needs numba")
+    counters = np.zeros(9, dtype=np.int64)
+    fl, has_fl = (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
+    _plain_list(
+        np.ascontiguousarray(keys, dtype=np.int64),
+        int(capacity),
         fifo,
         int(warmup),
         fl,

@@ -133,6 +133,7 @@ def simulate(
     want_flags = window is not None or window_seconds is not None
     flags = np.full(n, 2, dtype=np.uint8) if want_flags else None
     use_compiled = _kernels.use_numba(engine)
+    plain = workload.op is None and workload.ttl is None and ttl is None and sizes is None
 
     started = time.perf_counter()
     if name == "opt":
@@ -156,6 +157,11 @@ def simulate(
                 engine=engine,
             )
         engine_used = "numba" if use_compiled else "python"
+    elif name in _COMPILED and use_compiled and not options and plain and cap is not None:
+        counters = _kernels.plain_list(
+            workload.key, cap, fifo=_COMPILED[name], warmup=skip, flags=flags
+        )
+        engine_used = "numba"
     elif name in _COMPILED and use_compiled and not options:
         codes, uniques = workload.dense_keys()
         counters = _kernels.replay_list(

@@ -85,10 +85,11 @@ def shards_sample(
     return mask, rate
 
 
-def _hit_counts(distances: np.ndarray, capacities: np.ndarray, scale: float) -> np.ndarray:
-    """Reads whose (scaled) stack distance is below each capacity."""
-    reused = np.sort(distances[distances >= 0].astype(np.float64) * scale)
-    counts: np.ndarray = np.searchsorted(reused, capacities.astype(np.float64), side="left")
+def _hit_counts(hist: np.ndarray, capacities: np.ndarray, rate: float = 1.0) -> np.ndarray:
+    """Reads whose stack distance, scaled by ``1 / rate``, is below each capacity."""
+    cum = np.concatenate(([0], np.cumsum(hist)))
+    allowed = np.ceil(capacities.astype(np.float64) * rate - 1e-9).astype(np.int64)
+    counts: np.ndarray = cum[np.clip(allowed, 0, len(cum) - 1)]
     return counts
 
 
@@ -163,23 +164,20 @@ def miss_ratio_curve(
     caps = np.asarray(capacities, dtype=np.int64)
     if method == "exact":
         codes, uniques = workload.dense_keys()
-        dist = _kernels.stack_distances(codes, len(uniques), workload.op, engine=engine)
-        hits = _hit_counts(dist[warmup:], caps, 1.0)
+        hist, _ = _kernels.stack_histogram(codes, len(uniques), workload.op, warmup, engine)
+        hits = _hit_counts(hist, caps)
         rate, sampled = 1.0, total_reads
         ratio = hits / total_reads if total_reads else np.zeros(len(caps))
     else:
         mask, rate = shards_sample(workload, sample_rate, max_samples=max_samples, seed=seed)
-        counted = np.ones(len(mask), dtype=bool)
-        counted[:warmup] = False
         sub = workload[mask]
         codes, uniques = sub.dense_keys()
-        dist = _kernels.stack_distances(codes, len(uniques), sub.op, engine=engine)
-        dist = dist[counted[mask]]
-        sampled = int(np.count_nonzero(dist != -2))
+        sub_warmup = int(np.count_nonzero(mask[:warmup]))
+        hist, cold = _kernels.stack_histogram(codes, len(uniques), sub.op, sub_warmup, engine)
+        sampled = int(hist.sum()) + cold
         expected = rate * total_reads
-        hits = _hit_counts(dist, caps, 1.0 / rate).astype(np.float64)
         # first-bucket correction: the sampled-read shortfall goes to distance 0
-        hits = hits + (expected - sampled)
+        hits = _hit_counts(hist, caps, rate).astype(np.float64) + (expected - sampled)
         ratio = np.clip(hits / expected, 0.0, 1.0) if expected > 0 else np.zeros(len(caps))
     frame = pd.DataFrame(
         {"capacity": caps, "hit_ratio": ratio, "miss_ratio": 1.0 - np.asarray(ratio)}

@@ -287,7 +287,7 @@ def _read_binary_keys(stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int) 
         whole = total - total % width
         if whole:
             records = np.frombuffer(buffer, dtype=dtype, count=whole // width)
-            yield _Chunk(key=records.astype(np.int64))
+            yield _Chunk(key=records)  # a view into the reused buffer: consumers copy
         carry = total - whole
         if carry:
             buffer[:carry] = buffer[whole:total]
@@ -308,11 +308,11 @@ def _read_oracle(stream: IO[bytes], chunk_size: int, keys_only: bool) -> Iterato
         whole = total - total % width
         if whole:
             rec = np.frombuffer(buffer, dtype=_ORACLE, count=whole // width)
-            chunk = _Chunk(key=rec["key"].view(np.int64).copy())
+            chunk = _Chunk(key=rec["key"].view(np.int64))
             if not keys_only:
-                chunk["time"] = rec["time"].astype(np.float64)
-                chunk["size"] = rec["size"].copy()
-            yield chunk
+                chunk["time"] = rec["time"]
+                chunk["size"] = rec["size"]
+            yield chunk  # views into the reused buffer: consumers copy
         carry = total - whole
         if carry:
             buffer[:carry] = buffer[whole:total]
@@ -504,6 +504,51 @@ def _chunks(
             yield from _read_csv(stream, chunk_size, mapper, **options)
 
 
+class _Column:
+    """A growing array: chunks are copied in once (no list of parts to concatenate)."""
+
+    def __init__(self, dtype: np.dtype[Any], hint: int | None) -> None:
+        self.buf = np.empty(hint if hint else 1 << 16, dtype=dtype)
+        self.n = 0
+
+    def append(self, values: np.ndarray) -> None:
+        need = self.n + len(values)
+        if need > len(self.buf):
+            grown = np.empty(max(need, 2 * len(self.buf)), dtype=self.buf.dtype)
+            grown[: self.n] = self.buf[: self.n]
+            self.buf = grown
+        self.buf[self.n : need] = values
+        self.n = need
+
+    def result(self) -> np.ndarray:
+        if self.n == len(self.buf):
+            return self.buf
+        out: np.ndarray = self.buf[: self.n].copy()
+        return out
+
+
+_COLUMN_DTYPES: dict[str, np.dtype[Any]] = {
+    "key": np.dtype(np.int64),
+    "time": np.dtype(np.float64),
+    "op": np.dtype(np.uint8),
+    "size": np.dtype(np.int64),
+    "ttl": np.dtype(np.float32),
+}
+
+
+def _record_hint(path: Path, fmt: str) -> int | None:
+    """The exact request count of an uncompressed fixed-width binary trace."""
+    compression, _ = _split_suffixes(path)
+    if compression is not None:
+        return None
+    width = _ORACLE.itemsize if fmt == "oracleGeneral" else None
+    if fmt in _BINARY_DTYPES:
+        width = _BINARY_DTYPES[fmt].itemsize
+    if width is None:
+        return None
+    return path.stat().st_size // width
+
+
 # -- public readers ----------------------------------------------------------------------
 
 
@@ -564,12 +609,13 @@ def iter_trace(
     mapper = _KeyMapper()
     for chunk in _chunks(p, fmt, chunk_size, mapper, options):
         chunk.pop("_switched", None)
+        copied = {c: np.array(v, dtype=_COLUMN_DTYPES[c]) for c, v in chunk.items()}
         yield Workload(
-            chunk["key"],
-            chunk.get("time"),
-            chunk.get("op"),
-            chunk.get("size"),
-            chunk.get("ttl"),
+            copied["key"],
+            copied.get("time"),
+            copied.get("op"),
+            copied.get("size"),
+            copied.get("ttl"),
             mapper.key_names(),
             name=p.name,
         )
@@ -605,50 +651,62 @@ def load_trace(
         fmt, key_col, time_col, size_col, op_col, ttl_col, has_header, delimiter, keys_only
     )
     mapper = _KeyMapper()
-    columns: dict[str, list[np.ndarray]] = {c: [] for c in ("key", "time", "op", "size", "ttl")}
+    hint = _record_hint(p, fmt)
+    if hint is not None and limit is not None:
+        hint = min(hint, limit)
+    columns: dict[str, _Column] = {}
+    ones = 0  # leading rows whose size is 1, not yet materialised (1 is the default)
     count = 0
     switched_at: int | None = None
     for chunk in _chunks(p, fmt, chunk_size, mapper, options):
         if "_switched" in chunk:
-            switched_at = len(columns["key"])
+            switched_at = count
             del chunk["_switched"]
         n = len(chunk["key"])
         if limit is not None and count + n > limit:
             n = limit - count
             chunk = _Chunk({c: v[:n] for c, v in chunk.items()})
         for column, values in chunk.items():
+            if column == "size" and "size" not in columns:
+                if not len(values) or values.min() == values.max() == 1:
+                    ones += len(values)
+                    continue
+                dtype = values.dtype if values.dtype.kind == "u" else _COLUMN_DTYPES["size"]
+                columns["size"] = _Column(dtype, hint)
+                columns["size"].append(np.ones(ones, dtype=dtype))
+            if column not in columns:
+                if count and column != "size":
+                    raise ValueError(f"column {column!r} is missing from part of the trace")
+                columns[column] = _Column(_COLUMN_DTYPES[column], hint)
             columns[column].append(values)
         count += n
         if limit is not None and count >= limit:
             break
-    if switched_at:  # integer keys came first: rename them as strings, in order
-        renamed = _KeyMapper()
-        key_chunks = []
-        names = mapper.key_names()
-        assert names is not None
-        for i, keys in enumerate(columns["key"]):
-            raw = keys.astype(str).astype(object) if i < switched_at else names[keys]
-            key_chunks.append(renamed.name_chunk(raw))
-        columns["key"] = key_chunks
-        mapper = renamed
-    for column in ("time", "op", "size", "ttl"):
-        if columns[column] and len(columns[column]) != len(columns["key"]):
+    for column, builder in columns.items():
+        if builder.n != count:
             raise ValueError(f"column {column!r} is missing from part of the trace")
+    key = columns["key"].result() if "key" in columns else np.zeros(0, dtype=np.int64)
+    names = mapper.key_names()
+    if switched_at:  # integer keys came first: rename everything as strings, in order
+        assert names is not None
+        raw = np.concatenate(
+            [key[:switched_at].astype(str).astype(object), names[key[switched_at:]]]
+        )
+        renamed = _KeyMapper()
+        key = renamed.name_chunk(raw)
+        names = renamed.key_names()
 
-    def joined(column: str) -> np.ndarray | None:
-        parts = columns[column]
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    def result(column: str) -> np.ndarray | None:
+        builder = columns.get(column)
+        return builder.result() if builder is not None else None
 
-    key = joined("key")
     return Workload(
-        key if key is not None else np.zeros(0, dtype=np.int64),
-        joined("time"),
-        joined("op"),
-        joined("size"),
-        joined("ttl"),
-        mapper.key_names(),
+        key,
+        result("time"),
+        result("op"),
+        result("size"),
+        result("ttl"),
+        names,
         name=name or p.name,
     )
 
