@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
 import orjson
 
@@ -458,12 +458,28 @@ class Cache:
         return removed
 
     # -- get_or_set ---------------------------------------------------------------
+    @overload
     async def get_or_set(
         self,
         key: str,
-        factory: Callable[[], T | Awaitable[T]],
+        factory: Callable[[], Awaitable[T]],
         ttl: float | timedelta | None = None,
-    ) -> T:
+    ) -> T: ...
+
+    @overload
+    async def get_or_set(
+        self,
+        key: str,
+        factory: Callable[[], T],
+        ttl: float | timedelta | None = None,
+    ) -> T: ...
+
+    async def get_or_set(
+        self,
+        key: str,
+        factory: Callable[[], Any],
+        ttl: float | timedelta | None = None,
+    ) -> Any:
         """Return the cached value, or compute it with ``factory`` (sync or async) and cache it.
 
         Single-flight: concurrent misses on one key in this process call the
@@ -480,13 +496,15 @@ class Cache:
                 self.hits += 1
                 if self._listeners:
                     self._emit("get", key, hit=True)
-                return codec.decode(text)  # type: ignore[no-any-return]
+                return codec.decode(text)
             self.misses += 1
             if self._listeners:
                 self._emit("get", key, hit=False)
             flight = self._flights.get(full)
             if flight is None:
-                flight = asyncio.ensure_future(self._fill(key, full, factory, seconds))
+                # After a failed read, skip the fill write: the call stays within one timeout.
+                write = not isinstance(text, _Failed)
+                flight = asyncio.ensure_future(self._fill(key, full, factory, seconds, write))
                 self._flights[full] = flight
                 flight.add_done_callback(lambda f: self._land(full, f))
         else:
@@ -494,7 +512,7 @@ class Cache:
             if self._listeners:
                 self._emit("get", key, hit=False)
         text = await asyncio.shield(flight)
-        return codec.decode(text)  # type: ignore[no-any-return]
+        return codec.decode(text)
 
     def _land(self, full: str, flight: asyncio.Future[str]) -> None:
         """A flight finished: forget it (and mark its error seen if every waiter left)."""
@@ -508,11 +526,14 @@ class Cache:
         full: str,
         factory: Callable[[], Any],
         seconds: float | None,
+        write: bool,
     ) -> str:
         value = factory()
         if inspect.isawaitable(value):
             value = await value
         text = self._encode(value)
+        if not write:
+            return text
         result = await self._call("set", self.provider.set, full, text, seconds)
         if not isinstance(result, _Failed):
             self.sets += 1
@@ -532,8 +553,9 @@ class Cache:
             keys = None if isinstance(counted, _Failed) else counted
         provider_stats: dict[str, Any] = {}
         try:
-            provider_stats = await provider.get_stats()
-        except Exception:  # stats must never fail the caller
+            async with asyncio.timeout(self.timeout):
+                provider_stats = await provider.get_stats()
+        except Exception:  # stats must never fail the caller (a timeout included)
             provider_stats = {}
         latency = {}
         for op, window in self._latency.items():

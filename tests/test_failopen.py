@@ -166,3 +166,13 @@ async def test_cancellation_is_not_swallowed(silent_port: int) -> None:
         await task
     assert (await cache.get_stats(count_keys=False)).errors == 0
     await provider.disconnect()
+
+
+async def test_get_or_set_on_a_hung_backend_costs_one_timeout(silent_port: int) -> None:
+    provider = RedisProvider.from_url(f"redis://127.0.0.1:{silent_port}/0")
+    cache = Cache(provider, namespace="n", timeout=0.2)
+    start = time.perf_counter()
+    assert await cache.get_or_set("k", lambda: "fresh") == "fresh"
+    assert time.perf_counter() - start < 0.2 + 0.1, "no fill write after a failed read"
+    assert (await cache.get_stats(count_keys=False)).timeouts == 1
+    await provider.disconnect()

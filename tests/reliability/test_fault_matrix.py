@@ -163,11 +163,6 @@ async def test_fault_matrix(
     assert after.breaker_state == "closed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: get_or_set bounds its read and its fill separately, so a hanging backend "
-    "costs two timeouts (see docs/gateway.md, reliability figures)",
-)
 async def test_get_or_set_within_one_timeout(gateway: Gateway, seeded: Cache) -> None:
     gateway.faults.set(hang=1.0)
     started = time.perf_counter()
