@@ -98,11 +98,14 @@ class S3FIFOStore(EntryStore[K, V]):
 
     New keys enter the small queue (``small_ratio`` of the capacity) unless the
     ghost queue remembers them, in which case they go straight to the main
-    queue.  Hits bump a frequency capped at 3.  An entry leaving the small queue
-    moves to the main queue if it was read at least ``move_to_main_threshold``
-    times, else it is evicted into the ghost queue (``ghost_ratio`` of the
-    capacity, keys only).  The main queue reinserts entries with a non-zero
-    frequency, decrementing it.  Defaults follow libCacheSim.
+    queue; until the first eviction, keys that find the small queue full also
+    go to the main queue.  Hits count reads.  Eviction takes from the main
+    queue when it holds more than its share (or the small queue is empty),
+    else from the small queue: an entry read at least ``move_to_main_threshold``
+    times moves to the main queue, the others are evicted into the ghost queue
+    (``ghost_ratio`` of the capacity, keys only).  The main queue reinserts an
+    entry with a non-zero count, capping it at 3 and decrementing it.  This
+    follows libCacheSim's S3FIFO (equal hit ratios on the same trace).
     """
 
     name = "s3fifo"
