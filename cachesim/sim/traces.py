@@ -491,6 +491,9 @@ def _chunks(
     if fmt == "parquet":
         yield from _read_parquet(path, chunk_size, mapper, keys_only)
         return
+    hint = _record_hint(path, fmt)
+    if hint is not None:  # no bigger read buffer than the file needs
+        chunk_size = max(1, min(chunk_size, hint))
     with open_stream(path) as stream:
         if fmt == "oracleGeneral":
             yield from _read_oracle(stream, chunk_size, keys_only)
@@ -521,10 +524,9 @@ class _Column:
         self.n = need
 
     def result(self) -> np.ndarray:
-        if self.n == len(self.buf):
-            return self.buf
-        out: np.ndarray = self.buf[: self.n].copy()
-        return out
+        if self.n != len(self.buf):
+            self.buf.resize(self.n, refcheck=False)  # shrink in place, no second copy
+        return self.buf
 
 
 _COLUMN_DTYPES: dict[str, np.dtype[Any]] = {

@@ -22,7 +22,9 @@ from cachesim.sim import (
     zipf,
 )
 
-needs_numba = pytest.mark.skipif(not _kernels.HAVE_NUMBA, reason="numba is not installed")
+needs_numba = pytest.mark.skipif(
+    not _kernels.HAVE_NUMBA, reason="compiled kernels unavailable (no numba, or CACHESIM_NO_NUMBA)"
+)
 
 COUNTS = (
     "requests",

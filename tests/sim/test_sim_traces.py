@@ -196,3 +196,19 @@ def test_loaded_trace_simulates_like_the_original(tmp_path: Path) -> None:
         a = simulate(w, 50, policy, 10.0, unit="bytes")
         b = simulate(back, 50, policy, 10.0, unit="bytes")
         assert (a.hits, a.misses, a.expirations) == (b.hits, b.misses, b.expirations)
+
+
+def test_loading_a_key_only_trace_stays_within_16_bytes_per_request(tmp_path: Path) -> None:
+    import tracemalloc
+
+    n = 2_000_000
+    path = write_trace(Workload(np.arange(n) % 1_000), tmp_path / "keys.bin", format="int64be")
+    tracemalloc.start()
+    try:
+        w = load_trace(path, "int64be")
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(w) == n
+    assert current / n <= 8.1  # the Workload itself: one int64 per request
+    assert peak / n <= 16
