@@ -760,8 +760,10 @@ def _plain_list(
     has_flags: bool,
     counters: Any,
 ) -> None:
-    slots = 16
-    while slots < 2 * (capacity + 1):
+    slots = 16  # a sparse table keeps probe and shift runs short (load factor <= 1/4)
+    while slots < 4 * (capacity + 1):
+        slots *= 2
+    if slots <= 1 << 15:  # small tables stay in cache even at 1/8
         slots *= 2
     mask = slots - 1
     head = slots  # sentinel slot: T[4*head+1] = newest, T[4*head+2] = oldest
