@@ -2,7 +2,9 @@
 
 ``method="exact"``: LRU has the inclusion property (Mattson et al., 1970), so
 one pass computing every read's stack distance gives the hit ratio at every
-capacity at once (Fenwick tree, O(n log n)).
+capacity at once (Fenwick tree, O(n log n)).  Writes count as accesses.  A
+delete frees a slot in every cache size, which breaks inclusion, so a
+workload with deletes is replayed once per size instead (still exact).
 
 ``method="shards"``: SHARDS (Waldspurger et al., FAST'15) keeps only the keys
 whose hash falls below ``sample_rate``, computes their stack distances and
@@ -26,7 +28,7 @@ import pandas as pd
 
 from cachesim.sim import _kernels
 from cachesim.sim.engine import resolve_capacity, simulate
-from cachesim.sim.workload import OP_GET, Workload
+from cachesim.sim.workload import OP_DELETE, OP_GET, Workload
 
 __all__ = ["DEFAULT_FRACTIONS", "default_sizes", "miss_ratio_curve", "shards_sample"]
 
@@ -123,6 +125,17 @@ def miss_ratio_curve(
         if any(c is None for c in resolved):
             raise ValueError("sizes must be numbers (use simulate() for an unbounded cache)")
         capacities = [int(c) for c in resolved if c is not None]
+    deletes = workload.op is not None and bool(np.any(workload.op == OP_DELETE))
+    if method == "exact" and deletes:
+        # a delete leaves a free slot in every cache size, which breaks LRU's
+        # inclusion property: replay each size instead (still exact)
+        if policy.lower() != "lru" or ttl is not None or unit != "objects" or options:
+            raise ValueError("method='exact' computes LRU curves; use method='simulate'")
+        frame = miss_ratio_curve(
+            workload, capacities, "simulate", warmup=warmup, engine=engine, policy="lru"
+        )
+        frame.attrs.update(method="exact", policy="lru")
+        return frame
     if method == "simulate":
         rows = [
             simulate(
