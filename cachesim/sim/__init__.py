@@ -11,9 +11,27 @@
 
 # -- core: workloads, traces, the virtual engine, miss-ratio curves -----------------------
 from cachesim.sim.engine import OFFLINE_POLICIES, resolve_capacity, simulate
+
+# -- models, live replay and sweeps (plots stay a submodule: matplotlib loads on use) ------
+from cachesim.sim.live import LiveResult, replay_live, replay_live_sync
+from cachesim.sim.models import (
+    ORIGINS,
+    PROVIDERS,
+    UPSTASH_PAYG,
+    CommandsPerOp,
+    Estimate,
+    LatencyModel,
+    Pricing,
+    ProviderModel,
+    Targets,
+    estimate,
+    estimate_many,
+    latency_samples,
+)
 from cachesim.sim.mrc import DEFAULT_FRACTIONS, default_sizes, miss_ratio_curve, shards_sample
 from cachesim.sim.recorder import TraceRecorder
 from cachesim.sim.result import SimulationResult
+from cachesim.sim.sweep import sweep
 from cachesim.sim.traces import FORMATS, detect_format, iter_trace, load_trace, write_trace
 from cachesim.sim.workload import (
     GENERATORS,
@@ -38,8 +56,6 @@ from cachesim.sim.workload import (
     zipf_probabilities,
 )
 
-# -- models, live replay, sweeps and plots: re-exported below as they land -----------------
-
 __all__ = [
     "DEFAULT_FRACTIONS",
     "FORMATS",
@@ -49,7 +65,17 @@ __all__ = [
     "OP_GET",
     "OP_NAMES",
     "OP_SET",
+    "ORIGINS",
+    "PROVIDERS",
+    "UPSTASH_PAYG",
+    "CommandsPerOp",
+    "Estimate",
+    "LatencyModel",
+    "LiveResult",
+    "Pricing",
+    "ProviderModel",
     "SimulationResult",
+    "Targets",
     "TraceRecorder",
     "Workload",
     "che_hit_ratio",
@@ -57,16 +83,22 @@ __all__ = [
     "default_sizes",
     "detect_format",
     "diurnal",
+    "estimate",
+    "estimate_many",
     "hotspot",
     "iter_trace",
+    "latency_samples",
     "load_trace",
     "loop",
     "miss_ratio_curve",
+    "replay_live",
+    "replay_live_sync",
     "resolve_capacity",
     "scan",
     "shards_sample",
     "shifting_hotset",
     "simulate",
+    "sweep",
     "uniform",
     "with_rate",
     "with_sizes",

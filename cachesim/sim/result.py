@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -82,6 +83,21 @@ class SimulationResult:
     def to_frame(self) -> pd.DataFrame:
         """:meth:`as_dict` as a one-row DataFrame (concatenate many for a comparison table)."""
         return pd.DataFrame([self.as_dict()])
+
+    def plot(self, kind: str = "hit_ratio", **options: Any) -> Any:
+        """Plot this run: ``hit_ratio`` over time (warm-up marked) or ``origin_load``.
+
+        Returns a matplotlib ``Figure``; options go to :mod:`cachesim.sim.plots`.
+        """
+        from cachesim.sim import plots
+
+        drawers: dict[str, Callable[..., Any]] = {
+            "hit_ratio": plots.plot_hit_ratio_over_time,
+            "origin_load": plots.plot_origin_load,
+        }
+        if kind not in drawers:
+            raise ValueError(f"unknown plot kind {kind!r}; choose one of {sorted(drawers)}")
+        return drawers[kind](self, **options)
 
     def __str__(self) -> str:
         cap = "unbounded" if self.capacity is None else f"{self.capacity:,}"
