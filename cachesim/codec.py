@@ -139,7 +139,12 @@ def encode(value: Any) -> str:
             return orjson.dumps(value).decode("utf-8")
         except TypeError:  # lone surrogates
             pass
-    return EXACT_PREFIX + _std_encoder.encode(value)
+    try:
+        return EXACT_PREFIX + _std_encoder.encode(value)
+    except ValueError as exc:  # an int beyond sys.get_int_max_str_digits() (4300 digits)
+        raise UnstorableValueError(
+            f"value cannot be stored: {exc}; store such numbers as strings"
+        ) from None
 
 
 def decode(text: str | bytes) -> Any:
