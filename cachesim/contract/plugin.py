@@ -68,8 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--contract-deviations",
         dest="contract_deviations",
         metavar="FILE",
-        default=None,
-        help='JSON file of known deviations {"test_name[case]": "reason"} (strict xfail)',
+        action="append",
+        default=[],
+        help='JSON file of known deviations {"test_name[case]": "reason"}, each run as a '
+        "strict xfail (repeatable)",
     )
     group.addoption(
         "--contract-examples",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -51,12 +52,19 @@ class CaseRecord:
         return data
 
 
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed|Timeout)\b")
+
+
 def _first_line(text: str, limit: int = 300) -> str:
+    """The most telling line of a failure: pytest's first ``E`` line, else an error line."""
+    lines = [line.strip().lstrip("|+- ").strip() for line in text.splitlines()]
     for line in text.splitlines():
-        line = line.strip()
         if line.startswith("E "):
             return line[2:].strip()[:limit]
-    stripped = text.strip().splitlines()
+    for line in lines:
+        if _ERROR_LINE.match(line):
+            return line[:limit]
+    stripped = [line for line in lines if line]
     return (stripped[-1] if stripped else "")[:limit]
 
 

@@ -47,7 +47,9 @@ class ContractSession:
         try:
             self.factory = resolve(self.spec)
             info = run_probe(self.factory)
-            extra = _load_deviations(self.config.getoption("contract_deviations"))
+            extra: dict[str, str] = {}
+            for path in self.config.getoption("contract_deviations") or []:
+                extra.update(_load_deviations(path))
             self.info = dataclasses.replace(info, deviations={**info.deviations, **extra})
         except ConfigurationError as exc:
             hint = " (CI=true: a missing backend is a failure, never a skip)" if in_ci() else ""
@@ -206,9 +208,7 @@ class ContractSession:
             )
 
 
-def _load_deviations(path: str | None) -> dict[str, str]:
-    if not path:
-        return {}
+def _load_deviations(path: str) -> dict[str, str]:
     try:
         data = json.loads(Path(path).read_text("utf-8"))
     except (OSError, ValueError) as exc:

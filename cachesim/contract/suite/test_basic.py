@@ -7,8 +7,10 @@ import random
 import pytest
 
 from cachesim import Cache
+from cachesim.contract.context import ContractContext
 from cachesim.contract.helpers import CountingFactory
-from cachesim.contract.markers import clause
+from cachesim.contract.markers import clause, realtime, requires
+from cachesim.providers.capabilities import Capability
 
 
 @clause("OP-1")
@@ -91,6 +93,21 @@ async def test_has_agrees_with_get(cache: Cache, state: str) -> None:
     sentinel = object()
     hit = await cache.get("k", sentinel) is not sentinel
     assert await cache.has("k") is hit
+
+
+@clause("OP-4", "TTL-7")
+@requires(Capability.TTL)
+@realtime
+async def test_has_agrees_with_get_after_expiry(ctx: ContractContext, cache: Cache) -> None:
+    unit = ctx.ttl_unit
+    mark = ctx.now()
+    await cache.set("k", "v", ttl=unit)
+    await ctx.after_expiry(mark, unit)
+    has = await cache.has("k")  # asked first: a read may purge the entry
+    sentinel = object()
+    hit = await cache.get("k", sentinel) is not sentinel
+    assert has is hit, f"has() says {has} but get() says {hit} about an expired entry"
+    assert hit is False
 
 
 @clause("OP-5")

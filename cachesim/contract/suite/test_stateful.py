@@ -35,7 +35,8 @@ from cachesim.providers.capabilities import Capability
 
 T = TypeVar("T")
 
-KEYS = st.sampled_from(["a", "b", "ab", "a:b", "a*", "B", "é", "a b", "[a]"])
+# Half the draws come from four hot keys, so sequences revisit a key often.
+KEYS = st.sampled_from(["a", "b", "a:b", "a*"]) | st.sampled_from(["ab", "B", "é", "a b", "[a]"])
 PATTERNS = st.sampled_from(["*", "a*", "a?", "a\\*", "[ab]*", "a:*", "?", "[^a]*", "*b", "\\[a\\]"])
 SCALARS = (
     st.none()
@@ -174,10 +175,9 @@ def _machine(harness: Harness) -> type[RuleBasedStateMachine]:
 
         @invariant()
         def counters_agree(self) -> None:
-            stats = self.run(self.cache.get_stats(count_keys=False))
-            assert (stats.hits, stats.misses) == (self.model.hits, self.model.misses), (
-                f"hits/misses {stats.hits}/{stats.misses}, "
-                f"model {self.model.hits}/{self.model.misses}"
+            cache, model = self.cache, self.model
+            assert (cache.hits, cache.misses) == (model.hits, model.misses), (
+                f"hits/misses {cache.hits}/{cache.misses}, model {model.hits}/{model.misses}"
             )
 
         @invariant()

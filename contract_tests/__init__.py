@@ -1,0 +1,1 @@
+"""This repository's runs of the provider contract suite (see run_all.py)."""
