@@ -18,28 +18,46 @@ class Capability(StrEnum):
     """What a provider can do beyond the mandatory core (get/set/delete/has)."""
 
     TTL = "ttl"
-    """Entries expire after their TTL and are then invisible to every operation."""
+    """Entries expire after their TTL and are then invisible to every operation.
+
+    Contract clauses TTL-1..3, TTL-5, TTL-7..9. Without it the provider may ignore TTLs.
+    """
 
     TTL_SUBSECOND = "ttl_subsecond"
-    """TTLs below one second are honoured with millisecond resolution."""
+    """TTLs below one second are honoured with millisecond resolution (TTL-6)."""
 
     CLOCK_INJECTABLE = "clock_injectable"
-    """The provider reads time from an injected Clock, so tests advance time instead of sleeping."""
+    """The provider reads time from an injected Clock, so tests advance time instead of sleeping.
+
+    The contract suite passes a ``ManualClock`` as the factory's ``clock`` keyword (or sets
+    the provider's ``clock`` attribute); without it the time tests sleep in real time.
+    """
 
     PATTERN_INVALIDATION = "pattern_invalidation"
-    """Keys can be found and removed by Redis glob pattern (SCAN-style, any number of keys)."""
+    """Keys can be found and removed by Redis glob pattern (SCAN-style, any number of keys).
+
+    Contract clauses PAT-1..5.
+    """
 
     COUNT_KEYS = "count_keys"
-    """The provider can count the keys of a namespace (``CacheStats.keys``)."""
+    """The provider can count the live keys of a namespace (``CacheStats.keys``, STAT-4)."""
 
     EVICTION = "eviction"
-    """Capacity is bounded and a replacement policy evicts entries when full."""
+    """Capacity is bounded and a replacement policy evicts entries when full.
+
+    The contract suite bounds the provider through the factory's ``max_entries`` keyword
+    (EVI-1, EVI-2).
+    """
 
     SHARED_BACKEND = "shared_backend"
-    """Two provider instances built from the same spec see each other's writes."""
+    """Two provider instances built from the same spec see each other's writes (SHARE-1, 2)."""
 
     COMMAND_ACCOUNTING = "command_accounting"
-    """The provider counts the backend commands it sends (``get_stats()['commands']``)."""
+    """The provider counts the backend commands it sends (``get_stats()['commands']``, STAT-6)."""
 
     NETWORK = "network"
-    """Operations cross a process boundary, so they can fail or time out."""
+    """Operations cross a process boundary, so they can fail or time out.
+
+    Informational: no contract test depends on it. The cache absorbs such failures the
+    same way for every provider (FAIL-1..8).
+    """
