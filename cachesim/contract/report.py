@@ -297,8 +297,11 @@ class ContractResults:
             if not cap["declared"]:
                 caps.append(f"{name} -- not declared")
             else:
-                note = f" ({cap['xfailed']} known deviation)" if cap["xfailed"] else ""
-                caps.append(f"{name} {cap['passed']}/{cap['tests']}{note}")
+                notes = [f"{cap['xfailed']} known deviation"] if cap["xfailed"] else []
+                if cap["skipped"]:
+                    notes.append(f"{cap['skipped']} skipped")
+                note = f" ({', '.join(notes)})" if notes else ""
+                caps.append(f"{name} {cap['passed']}/{cap['executed']}{note}")
         lines.append("capabilities: " + " | ".join(caps))
         for cid, data in clause_data.items():
             if data["outcome"] == "failed":
