@@ -326,9 +326,18 @@ class ContractContext:
             faulty.mode = "ok"
         with contextlib.suppress(Exception):
             async with asyncio.timeout(max(30.0, self.options.op_timeout * 3)):
+                cleared: set[str] = set()
                 for cache in self._caches:
-                    with contextlib.suppress(Exception):
-                        await cache.provider.clear(cache.namespace)
+                    if cache.namespace in cleared:
+                        continue
+                    # through the main provider first: the cache's own may be closed
+                    for provider in (self.provider, cache.provider):
+                        try:
+                            await provider.clear(cache.namespace)
+                        except Exception:  # closed or failing: try the next one
+                            continue
+                        cleared.add(cache.namespace)
+                        break
         await self._stack.aclose()
 
     def check_provider_failures(self) -> None:
