@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,6 +15,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVIATIONS = Path(__file__).resolve().parent / "deviations"
+_IMPORTS = Path(tempfile.mkdtemp(prefix="contract-imports-"))
+atexit.register(shutil.rmtree, _IMPORTS, ignore_errors=True)
+(_IMPORTS / "contract_tests").symlink_to(Path(__file__).resolve().parent, target_is_directory=True)
+
+#: A directory that makes ``contract_tests`` importable without putting the checkout
+#: (and so its ``cachesim``) on ``sys.path``: child runs use the installed package.
+IMPORT_ROOT = str(_IMPORTS)
 
 
 @dataclass
@@ -57,9 +66,7 @@ def run_suite(
             *args,
         ]
         environment = dict(os.environ if env is None else env)
-        environment["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT), environment.get("PYTHONPATH", "")) if p
-        )
+        environment["PYTHONPATH"] = IMPORT_ROOT
         proc = subprocess.run(
             command,
             cwd=tmp,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests._runner import DEVIATIONS, ROOT
+from contract_tests._runner import DEVIATIONS, IMPORT_ROOT
 
 CORE = str(DEVIATIONS / "core.json")
 
@@ -19,7 +19,7 @@ CORE = str(DEVIATIONS / "core.json")
 def _pytest(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    environment = {**os.environ, "PYTHONPATH": IMPORT_ROOT, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=tmp_path,
@@ -203,7 +203,7 @@ def test_unknown_capability_is_refused(tmp_path: Path) -> None:
         "--cache-provider",
         "odd_provider:factory",
         "-q",
-        env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+        env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{IMPORT_ROOT}"},
     )
     assert proc.returncode == 4
     assert "teleportation" in proc.stderr
@@ -317,7 +317,7 @@ def test_cli_runs_the_suite_isolated_from_the_host_configuration(tmp_path: Path)
         text=True,
         timeout=300,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": IMPORT_ROOT},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     data = json.loads(report.read_text())
