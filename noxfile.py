@@ -62,7 +62,13 @@ def contract(session: nox.Session) -> None:
     reports.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as outside:
         session.chdir(outside)
-        session.run("python", str(ROOT / "contract_tests" / "run_all.py"), "--reports", str(reports))
+        session.run(
+            "python",
+            str(ROOT / "contract_tests" / "run_all.py"),
+            "--reports",
+            str(reports),
+            "--require-installed",
+        )
     session.chdir(ROOT)
     session.install("pytest>=8.4")
     session.run("pytest", "contract_tests", "-p", "no:cacheprovider", *session.posargs)

@@ -240,9 +240,12 @@ class Cache:
     def _encode(self, value: Any) -> str:
         text = codec.encode(value)
         limit = self.max_value_bytes
-        if limit is not None and len(text) > limit:
+        if limit is None or len(text) <= limit // 4:
+            return text  # at most 4 UTF-8 bytes per character: surely within the limit
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
+        if size > limit:
             raise UnstorableValueError(
-                f"value is {len(text)} bytes once encoded; this cache's limit is {limit} "
+                f"value is {size} bytes once encoded; this cache's limit is {limit} "
                 f"bytes ({self._provider_name} provider). Store a smaller value or split it"
             )
         return text
@@ -264,8 +267,13 @@ class Cache:
             if self._in_process:
                 result = await fn(*args)
             else:
+                task = asyncio.current_task()
+                cancelling = task.cancelling() if task is not None else 0
                 async with asyncio.timeout(timeout or self.timeout):
                     result = await fn(*args)
+                if task is not None and task.cancelling() > cancelling:
+                    # A client library swallowed our caller's cancellation: restore it.
+                    raise asyncio.CancelledError
         except TimeoutError:
             self.timeouts += 1
             self._failure(op, None)
@@ -352,8 +360,10 @@ class Cache:
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return ``{key: value}`` for the keys that hit (misses are absent)."""
-        wanted = list(dict.fromkeys(keys))
-        fulls = [self._key(k) for k in wanted]
+        asked = list(keys)
+        fulls = [self._key(k) for k in asked]  # validate before anything hashes a key
+        wanted = list(dict.fromkeys(asked))
+        fulls = list(dict.fromkeys(fulls))
         if not fulls:
             return {}
         texts = await self._call("get_many", self.provider.get_many, fulls)
@@ -415,8 +425,9 @@ class Cache:
 
     async def delete_many(self, keys: Iterable[str]) -> int:
         """Remove keys; return how many live entries existed."""
-        wanted = list(dict.fromkeys(keys))
-        fulls = [self._key(k) for k in wanted]
+        asked = list(keys)
+        fulls = list(dict.fromkeys([self._key(k) for k in asked]))
+        wanted = list(dict.fromkeys(asked))
         if not fulls:
             return 0
         result = await self._call("delete_many", self.provider.delete_many, fulls)

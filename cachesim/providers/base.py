@@ -9,7 +9,7 @@ lives once, in :class:`cachesim.Cache`; providers stay thin.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cachesim.keys import escape_glob
 from cachesim.providers.capabilities import Capability
@@ -108,7 +108,7 @@ class BaseProvider:
     """
 
     name: str = "custom"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    capabilities: frozenset[Capability] = frozenset()
     max_value_bytes: int | None = None
     in_process: bool = False
 

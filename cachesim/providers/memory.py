@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from cachesim.clock import Clock, system_clock
 from cachesim.keys import compile_glob
@@ -32,7 +32,7 @@ class MemoryProvider(BaseProvider):
     """
 
     name = "memory"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+    capabilities: frozenset[Capability] = frozenset(
         {
             Capability.TTL,
             Capability.TTL_SUBSECOND,

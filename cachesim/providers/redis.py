@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
@@ -38,7 +38,7 @@ class RedisProvider(RedisCommandProvider):
     """
 
     name = "redis"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+    capabilities: frozenset[Capability] = frozenset(
         {
             Capability.TTL,
             Capability.TTL_SUBSECOND,
@@ -70,9 +70,15 @@ class RedisProvider(RedisCommandProvider):
         *,
         connect_timeout: float = 2.0,
         socket_timeout: float = 5.0,
+        max_connections: int = 50,
         **client_options: Any,
     ) -> RedisProvider:
-        """Connect lazily to ``redis://`` / ``rediss://`` / ``unix://`` ``url``."""
+        """Connect lazily to ``redis://`` / ``rediss://`` / ``unix://`` ``url``.
+
+        Connections come from a blocking pool of ``max_connections``: under a burst,
+        callers wait for a free connection (within the cache's timeout) instead of
+        failing.
+        """
         import redis.asyncio
 
         from cachesim.errors import ConfigurationError
@@ -87,12 +93,20 @@ class RedisProvider(RedisCommandProvider):
             "socket_timeout": socket_timeout,
         }
         options.update(client_options)
-        client = redis.asyncio.Redis.from_url(url, **options)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=None, **options
+        )
+        client = redis.asyncio.Redis.from_pool(pool)
         return cls(client, owns_client=True, label=redact_url(url))
 
     @classmethod
     def fake(cls, server: fakeredis.FakeServer | None = None) -> RedisProvider:
-        """An in-process provider on fakeredis (a fresh server unless one is given)."""
+        """An in-process provider on fakeredis.
+
+        Without ``server`` it gets a fresh private server (so it does not declare
+        ``SHARED_BACKEND``); pass one ``fakeredis.FakeServer`` to several providers
+        to share a backend the way a real server does.
+        """
         import fakeredis
 
         client = fakeredis.FakeAsyncRedis(
@@ -100,6 +114,8 @@ class RedisProvider(RedisCommandProvider):
         )
         provider = cls(client, owns_client=True, label="fakeredis")
         provider.name = "fakeredis"
+        if server is None:
+            provider.capabilities = cls.capabilities - {Capability.SHARED_BACKEND}
         return provider
 
     async def disconnect(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from cachesim.errors import ConfigurationError
@@ -35,7 +35,7 @@ class UpstashProvider(RedisCommandProvider):
     """
 
     name = "upstash"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+    capabilities: frozenset[Capability] = frozenset(
         {
             Capability.TTL,
             Capability.TTL_SUBSECOND,
@@ -71,18 +71,9 @@ class UpstashProvider(RedisCommandProvider):
                 "UPSTASH_REDIS_REST_TOKEN is empty: copy the REST token from the Upstash console"
             )
         self.url = url.rstrip("/")
-        if client is None:
-            from upstash_redis.asyncio import Redis
-
-            client = Redis(
-                self.url,
-                token,
-                rest_retries=0,
-                rest_retry_interval=0,
-                allow_telemetry=False,
-                read_your_writes=True,
-            )
-        super().__init__(client, scan_count=scan_count)
+        self._token = token
+        self._closed = False
+        super().__init__(client or self._new_client(), scan_count=scan_count)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> UpstashProvider:
@@ -99,8 +90,28 @@ class UpstashProvider(RedisCommandProvider):
         assert token is not None
         return cls(url=url, token=token, **options)
 
+    def _new_client(self) -> Any:
+        from upstash_redis.asyncio import Redis
+
+        return Redis(
+            self.url,
+            self._token,
+            rest_retries=0,
+            rest_retry_interval=0,
+            allow_telemetry=False,
+            read_your_writes=True,
+        )
+
+    async def initialize(self) -> None:
+        """Reopen the HTTP client after a disconnect, then check the database answers PING."""
+        if self._closed:
+            self.client = self._new_client()
+            self._closed = False
+        await super().initialize()
+
     async def disconnect(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP client (``initialize()`` opens a new one)."""
+        self._closed = True
         await self.client.close()
 
     async def set_many(self, items: Sequence[tuple[str, str]], ttl: float | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from cachesim.clock import Clock
 from cachesim.providers import Capability
@@ -12,7 +12,7 @@ from contract_tests.broken.reference import DictProvider
 class NotShared(DictProvider):
     """Claims two instances see each other's writes; they do not."""
 
-    capabilities: ClassVar[frozenset[Capability]] = DictProvider.capabilities | {
+    capabilities: frozenset[Capability] = DictProvider.capabilities | {
         Capability.SHARED_BACKEND
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from cachesim.clock import Clock, system_clock
 from cachesim.keys import compile_glob
@@ -13,7 +13,7 @@ class DictProvider(BaseProvider):
     """Entries in a dict, expiry on an injectable clock, Redis globs via compile_glob."""
 
     name = "dict"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+    capabilities: frozenset[Capability] = frozenset(
         {
             Capability.TTL,
             Capability.TTL_SUBSECOND,
