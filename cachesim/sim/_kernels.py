@@ -443,6 +443,39 @@ def _heap_pop(ht: Any, hk: Any, n: int) -> int:
 
 
 @_jit
+def _heap_grow(ht: Any, hk: Any) -> tuple[Any, Any]:
+    # the heap arrays at twice the length, holding the same items
+    n = len(ht)
+    ht2 = np.empty(2 * n, dtype=np.float64)
+    hk2 = np.empty(2 * n, dtype=np.int64)
+    ht2[:n] = ht
+    hk2[:n] = hk
+    return ht2, hk2
+
+
+@_jit
+def _expiry_heap(ht: Any, hk: Any, nxt: Any, head: int, expire: Any) -> int:
+    # rebuild the expiry heap from the listed entries with a finite expiry; returns its size
+    n = 0
+    j = nxt[head]
+    while j != head:
+        if expire[j] < np.inf:
+            n = _heap_push(ht, hk, n, expire[j], j)
+        j = nxt[j]
+    return n
+
+
+@_jit
+def _next_use_heap(hp: Any, hk: Any, present: Any, nu: Any) -> int:
+    # rebuild the next-use heap (priority -next use) from the cached entries; returns its size
+    n = 0
+    for j in range(len(present)):
+        if present[j]:
+            n = _heap_push(hp, hk, n, -float(nu[j]), j)
+    return n
+
+
+@_jit
 def _replay_list(
     codes: Any,
     n_unique: int,
@@ -471,9 +504,8 @@ def _replay_list(
     present = np.zeros(n_unique, dtype=np.bool_)
     osize = np.zeros(n_unique, dtype=np.int64)
     expire = np.full(n_unique, inf, dtype=np.float64)
-    hcap = 64
-    ht = np.empty(hcap, dtype=np.float64)
-    hk = np.empty(hcap, dtype=np.int64)
+    ht = np.empty(64, dtype=np.float64)
+    hk = np.empty(64, dtype=np.int64)
     hn = 0
     n_exp = 0  # present entries with a finite expiry
     used = 0
@@ -563,22 +595,11 @@ def _replay_list(
             expire[k] = exp
             if exp < inf:
                 n_exp += 1
-                if hn == hcap:
-                    hcap *= 2
-                    ht2 = np.empty(hcap, dtype=np.float64)
-                    hk2 = np.empty(hcap, dtype=np.int64)
-                    ht2[:hn] = ht[:hn]
-                    hk2[:hn] = hk[:hn]
-                    ht = ht2
-                    hk = hk2
+                if hn == len(ht):
+                    ht, hk = _heap_grow(ht, hk)
                 hn = _heap_push(ht, hk, hn, exp, k)
                 if hn > 2 * n_exp + 64:
-                    hn = 0
-                    j = nxt[head]
-                    while j != head:
-                        if expire[j] < inf:
-                            hn = _heap_push(ht, hk, hn, expire[j], j)
-                        j = nxt[j]
+                    hn = _expiry_heap(ht, hk, nxt, head, expire)
             if not fifo:
                 nxt[prv[k]] = nxt[k]
                 prv[nxt[k]] = prv[k]
@@ -658,22 +679,11 @@ def _replay_list(
         expire[k] = exp
         if exp < inf:
             n_exp += 1
-            if hn == hcap:
-                hcap *= 2
-                ht2 = np.empty(hcap, dtype=np.float64)
-                hk2 = np.empty(hcap, dtype=np.int64)
-                ht2[:hn] = ht[:hn]
-                hk2[:hn] = hk[:hn]
-                ht = ht2
-                hk = hk2
+            if hn == len(ht):
+                ht, hk = _heap_grow(ht, hk)
             hn = _heap_push(ht, hk, hn, exp, k)
             if hn > 2 * n_exp + 64:
-                hn = 0
-                j = nxt[head]
-                while j != head:
-                    if expire[j] < inf:
-                        hn = _heap_push(ht, hk, hn, expire[j], j)
-                    j = nxt[j]
+                hn = _expiry_heap(ht, hk, nxt, head, expire)
     counters[0] = hits
     counters[1] = misses
     counters[2] = expirations
@@ -944,9 +954,8 @@ def _belady(
     osize = np.zeros(n_unique, dtype=np.int64)
     expire = np.full(n_unique, inf, dtype=np.float64)
     nu = np.zeros(n_unique, dtype=np.int64)  # next use of the cached entry
-    hcap = 64
-    hp = np.empty(hcap, dtype=np.float64)  # -next_use (a min-heap pops the furthest)
-    hk = np.empty(hcap, dtype=np.int64)
+    hp = np.empty(64, dtype=np.float64)  # -next_use (a min-heap pops the furthest)
+    hk = np.empty(64, dtype=np.int64)
     hn = 0
     count = 0
     used = 0
@@ -975,20 +984,11 @@ def _belady(
                 if has_flags:
                     flags[i] = 1
                 nu[k] = nexts[i]
-                if hn == hcap:
-                    hcap *= 2
-                    hp2 = np.empty(hcap, dtype=np.float64)
-                    hk2 = np.empty(hcap, dtype=np.int64)
-                    hp2[:hn] = hp[:hn]
-                    hk2[:hn] = hk[:hn]
-                    hp = hp2
-                    hk = hk2
+                if hn == len(hp):
+                    hp, hk = _heap_grow(hp, hk)
                 hn = _heap_push(hp, hk, hn, -float(nexts[i]), k)
                 if hn > 2 * count + 64:
-                    hn = 0
-                    for j in range(n_unique):
-                        if present[j]:
-                            hn = _heap_push(hp, hk, hn, -float(nu[j]), j)
+                    hn = _next_use_heap(hp, hk, present, nu)
                 continue
             if counted:
                 misses += 1
@@ -1046,20 +1046,11 @@ def _belady(
         nu[k] = nx
         used += s
         count += 1
-        if hn == hcap:
-            hcap *= 2
-            hp2 = np.empty(hcap, dtype=np.float64)
-            hk2 = np.empty(hcap, dtype=np.int64)
-            hp2[:hn] = hp[:hn]
-            hk2[:hn] = hk[:hn]
-            hp = hp2
-            hk = hk2
+        if hn == len(hp):
+            hp, hk = _heap_grow(hp, hk)
         hn = _heap_push(hp, hk, hn, -float(nx), k)
         if hn > 2 * count + 64:
-            hn = 0
-            for j in range(n_unique):
-                if present[j]:
-                    hn = _heap_push(hp, hk, hn, -float(nu[j]), j)
+            hn = _next_use_heap(hp, hk, present, nu)
     counters[0] = hits
     counters[1] = misses
     counters[2] = expirations
