@@ -271,7 +271,39 @@ class Gateway:
         return UpstashProvider(url=self.url, token=self.token, **options)
 
 
-class GatewayThread:
+class _GatewayRunner:
+    """``with`` / ``async with`` support for a gateway that starts and stops (sync calls)."""
+
+    def start(self) -> Gateway:
+        raise NotImplementedError
+
+    def stop(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Gateway:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Gateway:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+class GatewayThread(_GatewayRunner):
     """Serve a gateway from a daemon thread of this process (``with`` or ``async with``)."""
 
     def __init__(
@@ -355,28 +387,6 @@ class GatewayThread:
         self._server = self._thread = None
         self.gateway = None
 
-    def __enter__(self) -> Gateway:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Gateway:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
 
 def run_gateway(
     backend: str = "fakeredis",
@@ -406,7 +416,7 @@ def run_gateway(
     )
 
 
-class GatewayProcess:
+class GatewayProcess(_GatewayRunner):
     """``cachesim gateway`` as a child process (``with`` or ``async with``)."""
 
     def __init__(
@@ -525,28 +535,6 @@ class GatewayProcess:
             reader.join(timeout=5)
         self.gateway = None
         return proc.returncode
-
-    def __enter__(self) -> Gateway:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Gateway:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
 
 def gateway_process(
