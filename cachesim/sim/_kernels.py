@@ -701,6 +701,26 @@ def _arg(arr: np.ndarray | None, dtype: Any) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(arr, dtype=dtype), True
 
 
+def _request_columns(
+    times: np.ndarray | None,
+    ops: np.ndarray | None,
+    sizes: np.ndarray | None,
+    ttls: np.ndarray | None,
+) -> tuple[np.ndarray, bool, np.ndarray, bool, np.ndarray, bool, np.ndarray, bool]:
+    """The optional request columns as the kernels take them: ``(array, present)`` each."""
+    return (
+        *_arg(times, np.float64),
+        *_arg(ops, np.uint8),
+        *_arg(sizes, np.int64),
+        *_arg(ttls, np.float32),
+    )
+
+
+def _flags_arg(flags: np.ndarray | None) -> tuple[np.ndarray, bool]:
+    """``flags`` as the kernels take it (written in place, so never copied)."""
+    return (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
+
+
 def replay_list(
     codes: np.ndarray,
     n_unique: int,
@@ -724,28 +744,15 @@ def replay_list(
     if not HAVE_NUMBA:  # pragma: no cover - callers check use_numba() first
         raise RuntimeError("the compiled replay needs numba")
     counters = np.zeros(9, dtype=np.int64)
-    t, has_t = _arg(times, np.float64)
-    o, has_o = _arg(ops, np.uint8)
-    s, has_s = _arg(sizes, np.int64)
-    tt, has_tt = _arg(ttls, np.float32)
-    fl, has_fl = (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
     _replay_list(
         np.ascontiguousarray(codes, dtype=np.int64),
         n_unique,
-        t,
-        has_t,
-        o,
-        has_o,
-        s,
-        has_s,
-        tt,
-        has_tt,
+        *_request_columns(times, ops, sizes, ttls),
         float(default_ttl),
         -1 if capacity is None else int(capacity),
         fifo,
         int(warmup),
-        fl,
-        has_fl,
+        *_flags_arg(flags),
         counters,
     )
     return counters
@@ -878,14 +885,12 @@ def plain_list(
     if not HAVE_NUMBA:  # pragma: no cover - callers check use_numba() first
         raise RuntimeError("the compiled replay needs numba")
     counters = np.zeros(9, dtype=np.int64)
-    fl, has_fl = (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
     _plain_list(
         np.ascontiguousarray(keys, dtype=np.int64),
         int(capacity),
         fifo,
         int(warmup),
-        fl,
-        has_fl,
+        *_flags_arg(flags),
         counters,
     )
     return counters
@@ -1080,28 +1085,15 @@ def belady(
     codes = np.ascontiguousarray(codes, dtype=np.int64)
     nexts = next_uses(codes, n_unique, ops)
     counters = np.zeros(9, dtype=np.int64)
-    t, has_t = _arg(times, np.float64)
-    o, has_o = _arg(ops, np.uint8)
-    s, has_s = _arg(sizes, np.int64)
-    tt, has_tt = _arg(ttls, np.float32)
-    fl, has_fl = (flags, True) if flags is not None else (np.zeros(1, np.uint8), False)
     args = (
         codes,
         nexts,
         n_unique,
-        t,
-        has_t,
-        o,
-        has_o,
-        s,
-        has_s,
-        tt,
-        has_tt,
+        *_request_columns(times, ops, sizes, ttls),
         float(default_ttl),
         int(capacity),
         int(warmup),
-        fl,
-        has_fl,
+        *_flags_arg(flags),
         counters,
     )
     if use_numba(engine):
