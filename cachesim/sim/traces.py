@@ -272,7 +272,13 @@ class _Chunk(dict[str, np.ndarray]):
     """Columns of one chunk (``key`` always present)."""
 
 
-def _read_binary_keys(stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int) -> Iterator[_Chunk]:
+def _read_records(
+    stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int, what: str
+) -> Iterator[np.ndarray]:
+    """Fixed-width records of ``dtype``, up to ``chunk_size`` at a time.
+
+    Each array is a view into a reused buffer: consumers copy before the next one.
+    """
     width = dtype.itemsize
     buffer = bytearray(width * chunk_size)
     view = memoryview(buffer)
@@ -281,41 +287,29 @@ def _read_binary_keys(stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int) 
         got = stream.readinto(view[carry:])  # type: ignore[attr-defined]
         if not got:
             if carry:
-                raise ValueError(f"trace ends inside a record ({carry} stray bytes)")
+                raise ValueError(f"{what} ends inside a record ({carry} stray bytes)")
             return
         total = carry + got
         whole = total - total % width
         if whole:
-            records = np.frombuffer(buffer, dtype=dtype, count=whole // width)
-            yield _Chunk(key=records)  # a view into the reused buffer: consumers copy
+            yield np.frombuffer(buffer, dtype=dtype, count=whole // width)
         carry = total - whole
         if carry:
             buffer[:carry] = buffer[whole:total]
+
+
+def _read_binary_keys(stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int) -> Iterator[_Chunk]:
+    for records in _read_records(stream, dtype, chunk_size, "trace"):
+        yield _Chunk(key=records)  # a view into the reused buffer: consumers copy
 
 
 def _read_oracle(stream: IO[bytes], chunk_size: int, keys_only: bool) -> Iterator[_Chunk]:
-    width = _ORACLE.itemsize
-    buffer = bytearray(width * chunk_size)
-    view = memoryview(buffer)
-    carry = 0
-    while True:
-        got = stream.readinto(view[carry:])  # type: ignore[attr-defined]
-        if not got:
-            if carry:
-                raise ValueError(f"oracleGeneral trace ends inside a record ({carry} bytes)")
-            return
-        total = carry + got
-        whole = total - total % width
-        if whole:
-            rec = np.frombuffer(buffer, dtype=_ORACLE, count=whole // width)
-            chunk = _Chunk(key=rec["key"].view(np.int64))
-            if not keys_only:
-                chunk["time"] = rec["time"]
-                chunk["size"] = rec["size"]
-            yield chunk  # views into the reused buffer: consumers copy
-        carry = total - whole
-        if carry:
-            buffer[:carry] = buffer[whole:total]
+    for rec in _read_records(stream, _ORACLE, chunk_size, "oracleGeneral trace"):
+        chunk = _Chunk(key=rec["key"].view(np.int64))
+        if not keys_only:
+            chunk["time"] = rec["time"]
+            chunk["size"] = rec["size"]
+        yield chunk  # views into the reused buffer: consumers copy
 
 
 def _text_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
