@@ -88,6 +88,16 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
+def _hit_ratio_axis(ax: Axes, title: str) -> None:
+    """Finish an axes whose y is a hit ratio: 0-100 %, grid, legend at the lower right."""
+    ax.set_ylabel("hit ratio")
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", frameon=False)
+    ax.set_title(title)
+
+
 def _color(i: int) -> str:
     return COLORS[i % len(COLORS)]
 
@@ -217,12 +227,7 @@ def plot_mrc(
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(f"cache size ({unit})")
-    ax.set_ylabel("hit ratio")
-    ax.set_ylim(0, 1.02)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", frameon=False)
-    ax.set_title(title or "Hit ratio by cache size")
+    _hit_ratio_axis(ax, title or "Hit ratio by cache size")
     return fig
 
 
@@ -299,12 +304,7 @@ def plot_hit_ratio_over_time(
         ax.axvspan(start, shaded, color=NEUTRAL, alpha=0.2, lw=0, label="warm-up")
         ax.axvline(shaded, color=NEUTRAL, ls="--", lw=1)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("hit ratio")
-    ax.set_ylim(0, 1.02)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", frameon=False)
-    ax.set_title(title or "Hit ratio over time")
+    _hit_ratio_axis(ax, title or "Hit ratio over time")
     return fig
 
 
