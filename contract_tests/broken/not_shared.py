@@ -12,9 +12,7 @@ from contract_tests.broken.reference import DictProvider
 class NotShared(DictProvider):
     """Claims two instances see each other's writes; they do not."""
 
-    capabilities: frozenset[Capability] = DictProvider.capabilities | {
-        Capability.SHARED_BACKEND
-    }
+    capabilities: frozenset[Capability] = DictProvider.capabilities | {Capability.SHARED_BACKEND}
 
 
 def factory(clock: Clock | None = None) -> Any:
