@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 from cachesim.errors import ProviderError
 from cachesim.providers.base import Provider
@@ -47,6 +47,7 @@ __all__ = [
 logger = logging.getLogger("cachesim.gateway.faults")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: Gateway faults, in the order a draw considers them.
 #:
@@ -265,7 +266,63 @@ class FaultDecision:
 _NO_FAULT: Final = FaultDecision(0.0, None, 30.0)
 
 
-class FaultController:
+def _draw_fault(rng: random.Random, rates: Mapping[str, float], kinds: Sequence[str]) -> str | None:
+    """One draw over ``kinds`` in order, each taking its rate's share of [0, 1); None = no fault.
+
+    Draws nothing from ``rng`` when ``rates`` is empty.
+    """
+    if not rates:
+        return None
+    draw = rng.random()
+    for kind in kinds:
+        rate = rates.get(kind, 0.0)
+        if draw < rate:
+            return kind
+        draw -= rate
+    return None
+
+
+class _FaultSwitch(Generic[R]):
+    """``set`` and ``injected`` for a fault switch, over its ``plan`` and ``install``."""
+
+    @property
+    def plan(self) -> FaultPlan:
+        raise NotImplementedError
+
+    def install(self, plan: FaultPlan) -> R:
+        raise NotImplementedError
+
+    def set(
+        self,
+        *,
+        latency: Latency | str | None = None,
+        hang_seconds: float = 30.0,
+        seed: int | None = None,
+        **rates: float,
+    ) -> R:
+        """Replace the plan: ``set(error=0.1, hang=0.05, latency="lognormal:30ms:0.5", seed=1)``."""
+        if isinstance(latency, str):
+            latency = Latency.parse(latency)
+        return self.install(FaultPlan(rates, latency, hang_seconds, seed))
+
+    @contextlib.contextmanager
+    def injected(
+        self,
+        *,
+        latency: Latency | str | None = None,
+        hang_seconds: float = 30.0,
+        seed: int | None = None,
+        **rates: float,
+    ) -> Iterator[R]:
+        """Inject the given faults inside a ``with`` block, then restore the previous plan."""
+        previous = self.plan
+        try:
+            yield self.set(latency=latency, hang_seconds=hang_seconds, seed=seed, **rates)
+        finally:
+            self.install(previous)
+
+
+class FaultController(_FaultSwitch[FaultPlan]):
     """Run-time switch for the gateway's faults; safe to use from any thread.
 
     ``set(...)`` replaces the whole plan and reseeds the random source, so a plan
@@ -297,38 +354,9 @@ class FaultController:
             logger.info("gateway faults set: %s", plan.to_dict())
         return plan
 
-    def set(
-        self,
-        *,
-        latency: Latency | str | None = None,
-        hang_seconds: float = 30.0,
-        seed: int | None = None,
-        **rates: float,
-    ) -> FaultPlan:
-        """Replace the plan: ``set(error=0.1, hang=0.05, latency="lognormal:30ms:0.5", seed=1)``."""
-        if isinstance(latency, str):
-            latency = Latency.parse(latency)
-        return self.install(FaultPlan(rates, latency, hang_seconds, seed))
-
     def clear(self) -> None:
         """Inject nothing from now on (counters are kept)."""
         self.install(FaultPlan(seed=0))
-
-    @contextlib.contextmanager
-    def injected(
-        self,
-        *,
-        latency: Latency | str | None = None,
-        hang_seconds: float = 30.0,
-        seed: int | None = None,
-        **rates: float,
-    ) -> Iterator[FaultPlan]:
-        """Inject the given faults inside a ``with`` block, then restore the previous plan."""
-        previous = self._plan
-        try:
-            yield self.set(latency=latency, hang_seconds=hang_seconds, seed=seed, **rates)
-        finally:
-            self.install(previous)
 
     def decide(self) -> FaultDecision:
         """Draw the fate of one request (counted)."""
@@ -338,15 +366,7 @@ class FaultController:
             if not plan.active:
                 return _NO_FAULT
             delay = 0.0 if plan.latency is None else plan.latency.sample(self._rng)
-            fault: str | None = None
-            if plan.rates:
-                draw = self._rng.random()
-                for kind in FAULT_KINDS:
-                    rate = plan.rates.get(kind, 0.0)
-                    if draw < rate:
-                        fault = kind
-                        break
-                    draw -= rate
+            fault = _draw_fault(self._rng, plan.rates, FAULT_KINDS)
             if fault is not None:
                 self._counts[fault] += 1
             if delay > 0:
@@ -513,15 +533,7 @@ class FaultyProvider:
         if op not in self._ops:
             return await call()
         delay = 0.0 if self._latency is None else self._latency.sample(self._rng)
-        fault: str | None = None
-        if self._rates:
-            draw = self._rng.random()
-            for kind in PROVIDER_FAULT_KINDS:
-                rate = self._rates.get(kind, 0.0)
-                if draw < rate:
-                    fault = kind
-                    break
-                draw -= rate
+        fault = _draw_fault(self._rng, self._rates, PROVIDER_FAULT_KINDS)
         if delay > 0:
             self.injected["latency"] += 1
             await asyncio.sleep(delay)

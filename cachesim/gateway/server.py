@@ -36,7 +36,7 @@ import uvicorn
 
 from cachesim.gateway.app import ADMIN_PATH, GatewayApp
 from cachesim.gateway.backend import RedisBackend
-from cachesim.gateway.faults import FaultController, FaultPlan, Latency
+from cachesim.gateway.faults import FaultController, FaultPlan, _FaultSwitch
 from cachesim.gateway.protocol import MAX_BODY_BYTES
 from cachesim.providers.redis import redact_url
 
@@ -141,7 +141,7 @@ def _url(host: str, port: int, prefix: str = "") -> str:
     return f"http://{shown}:{port}{prefix}"
 
 
-class RemoteFaults:
+class RemoteFaults(_FaultSwitch[dict[str, Any]]):
     """The fault switch of a gateway in another process, through its admin endpoint."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 5.0) -> None:
@@ -173,19 +173,6 @@ class RemoteFaults:
         snapshot: dict[str, Any] = self._call("PUT", plan.to_dict())
         return snapshot
 
-    def set(
-        self,
-        *,
-        latency: Latency | str | None = None,
-        hang_seconds: float = 30.0,
-        seed: int | None = None,
-        **rates: float,
-    ) -> dict[str, Any]:
-        """Replace the plan, as :meth:`FaultController.set`."""
-        if isinstance(latency, str):
-            latency = Latency.parse(latency)
-        return self.install(FaultPlan(rates, latency, hang_seconds, seed))
-
     def clear(self) -> None:
         """Inject nothing from now on."""
         self._call("DELETE")
@@ -214,22 +201,6 @@ class RemoteFaults:
     def reset_counts(self) -> None:
         """Zero the counters."""
         self._call("GET", reset_counts="1")
-
-    @contextlib.contextmanager
-    def injected(
-        self,
-        *,
-        latency: Latency | str | None = None,
-        hang_seconds: float = 30.0,
-        seed: int | None = None,
-        **rates: float,
-    ) -> Iterator[dict[str, Any]]:
-        """Inject the given faults inside a ``with`` block, then restore the previous plan."""
-        previous = self.plan
-        try:
-            yield self.set(latency=latency, hang_seconds=hang_seconds, seed=seed, **rates)
-        finally:
-            self.install(previous)
 
 
 @dataclass(frozen=True, repr=False)
