@@ -162,10 +162,6 @@ class RedisBackend:
             if self._pass_command_name:  # redis-py < 6 requires a command name here
                 return await self._pool.get_connection("_")
             return await self._pool.get_connection()
-        except (OSError, TimeoutError) as exc:
-            raise BackendUnavailable(
-                f"cannot connect to {self.label}: {type(exc).__name__}"
-            ) from exc
         except Exception as exc:
             if _is_connection_error(exc):
                 raise BackendUnavailable(
@@ -197,10 +193,6 @@ class RedisBackend:
             return replies
         except BackendUnavailable:
             raise
-        except (OSError, TimeoutError) as exc:
-            raise BackendUnavailable(
-                f"{self.label} stopped answering: {type(exc).__name__}"
-            ) from exc
         except Exception as exc:
             if _is_connection_error(exc):
                 raise BackendUnavailable(
@@ -236,10 +228,11 @@ class RedisBackend:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
+    """A socket or timeout error, from the OS or from redis-py: the backend is unreachable."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+    return isinstance(exc, OSError | TimeoutError | RedisConnectionError | RedisTimeoutError)
 
 
 async def _discard(conn: Any) -> None:
