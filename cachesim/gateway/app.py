@@ -15,8 +15,8 @@ import hmac
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
-from typing import Any, Final
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Final, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -39,6 +39,8 @@ from cachesim.gateway.protocol import (
 __all__ = ["ADMIN_PATH", "GatewayApp", "create_app"]
 
 logger = logging.getLogger("cachesim.gateway")
+
+P = TypeVar("P")
 
 #: Path (after the optional prefix) of the fault-injection admin endpoint.
 ADMIN_PATH: Final = "/_cachesim/faults"
@@ -166,7 +168,13 @@ class GatewayApp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _prepare(self, request: Request) -> tuple[bytes, bool] | Response:
+    async def _prepare(
+        self, request: Request, parse: Callable[[bytes], P]
+    ) -> tuple[P, bool] | Response:
+        """Check the token and format, read and parse the body: ``(parsed, base64)``.
+
+        Or the error response to send (401, or 400 for a bad format, size or body).
+        """
         if not self.authorized(request):
             return self.json(401, _UNAUTHORIZED)
         response_format = request.headers.get("upstash-response-format", "json").strip().lower()
@@ -176,7 +184,7 @@ class GatewayApp:
             )
         b64 = request.headers.get("upstash-encoding", "").strip().lower() == "base64"
         try:
-            return await self._body(request), b64
+            return parse(await self._body(request)), b64
         except RequestError as exc:
             return self.json(400, {"error": str(exc)})
 
@@ -188,14 +196,10 @@ class GatewayApp:
     async def _single(self, request: Request) -> Response:
         if request.method == "GET":  # unauthenticated health check
             return self.json(200, {"result": "cachesim Upstash-compatible gateway"})
-        prepared = await self._prepare(request)
+        prepared = await self._prepare(request, parse_command)
         if isinstance(prepared, Response):
             return prepared
-        raw, b64 = prepared
-        try:
-            command = parse_command(raw)
-        except RequestError as exc:
-            return self.json(400, {"error": str(exc)})
+        command, b64 = prepared
         refused = refusal(command)
         if refused:
             return self.json(400, {"error": refused})
@@ -208,14 +212,10 @@ class GatewayApp:
         return self.json(200, reply_slot(reply, b64))
 
     async def _pipeline(self, request: Request) -> Response:
-        prepared = await self._prepare(request)
+        prepared = await self._prepare(request, lambda raw: parse_batch(raw, what="pipeline"))
         if isinstance(prepared, Response):
             return prepared
-        raw, b64 = prepared
-        try:
-            commands = parse_batch(raw, what="pipeline")
-        except RequestError as exc:
-            return self.json(400, {"error": str(exc)})
+        commands, b64 = prepared
         refusals = [refusal(c) for c in commands]
         allowed = [c for c, r in zip(commands, refusals, strict=True) if r is None]
         try:
@@ -231,14 +231,10 @@ class GatewayApp:
         return self.json(200, slots)
 
     async def _multi_exec(self, request: Request) -> Response:
-        prepared = await self._prepare(request)
+        prepared = await self._prepare(request, lambda raw: parse_batch(raw, what="transaction"))
         if isinstance(prepared, Response):
             return prepared
-        raw, b64 = prepared
-        try:
-            commands = parse_batch(raw, what="transaction")
-        except RequestError as exc:
-            return self.json(400, {"error": str(exc)})
+        commands, b64 = prepared
         for command in commands:
             refused = refusal(command)
             if refused:
