@@ -330,14 +330,6 @@ async def _step(
         model.check(ok is not failed, "set_many must return False exactly when the write failed")
         for key, value in values.items():
             model.written(key, canon(value), acked=ok, timed_out=timed_out)
-    elif op == "delete_many":
-        chosen = rng.sample(keys, rng.randint(1, 5))
-        removed = await cache.delete_many(chosen)
-        failed, timed_out = outcome()
-        if not failed:
-            model.count(chosen, removed, op=op)
-        for key in chosen:
-            model.written(key, MISSING, acked=not failed, timed_out=timed_out)
     elif op == "get_or_set":
         key = rng.choice(keys)
         made: list[dict[str, Any]] = []
@@ -361,8 +353,11 @@ async def _step(
         model.written(
             key, canon(made[0]), acked=fill_acked, timed_out=timeouts_after > timeouts_before
         )
-    elif op in ("invalidate_pattern", "clear"):
-        if op == "clear":
+    elif op in ("delete_many", "invalidate_pattern", "clear"):
+        if op == "delete_many":
+            chosen = rng.sample(keys, rng.randint(1, 5))
+            removed = await cache.delete_many(chosen)
+        elif op == "clear":
             chosen = list(keys)
             removed = await cache.clear()
         else:
