@@ -347,8 +347,10 @@ async def _step(
             return
         model.check(got == made[0], "get_or_set must return the factory's value on a miss")
         fill_acked = cache.sets > sets_before
-        read_failed = failed_calls - (0 if fill_acked else 1) > 0
-        if not read_failed:
+        # Without an acknowledged fill, the one failed call was either the read (then no
+        # fill is attempted) or the fill: the read's outcome is unknown, so only an
+        # acknowledged fill proves the read really missed.
+        if fill_acked and failed_calls == 0:
             model.read(key, MISSING, op=op)
         model.written(
             key, canon(made[0]), acked=fill_acked, timed_out=timeouts_after > timeouts_before
