@@ -14,6 +14,24 @@ from cachesim.providers import MemoryProvider, RedisProvider
 from cachesim.providers.base import Provider
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proxy_for_loopback() -> Iterator[None]:
+    """httpx honours proxy variables and does not bypass loopback by itself."""
+    saved = {name: os.environ.get(name) for name in (*PROXY_VARS, "NO_PROXY", "no_proxy")}
+    for name in PROXY_VARS:
+        os.environ.pop(name, None)
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
