@@ -33,6 +33,7 @@ import numpy.typing as npt
 from cachesim.cache import MIN_TTL, NO_EXPIRY, Cache, CacheEvent
 from cachesim.clock import ManualClock
 from cachesim.sim.models import CommandsPerOp, LatencyModel, ProviderModel, origin_model
+from cachesim.sim.sweep import _progress
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -323,12 +324,6 @@ async def _commands(cache: Cache) -> dict[str, int]:
     return {str(k): int(v) for k, v in by_name.items()}
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
-
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="req", leave=False)
-
-
 async def replay_live(
     workload: Workload,
     cache: CacheSource,
@@ -507,7 +502,7 @@ async def replay_live(
         return modelled(i)
 
     next_index = 0
-    bar = _progress(n, progress, f"live replay ({clients} clients)")
+    bar = _progress(n, progress, f"live replay ({clients} clients)", "req")
     t_origin = req_times[0] if n else 0.0
 
     async def client(cid: int, wall0: float) -> None:

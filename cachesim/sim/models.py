@@ -241,6 +241,7 @@ class CommandsPerOp:
     Defaults follow this project's providers: a hit is one ``GET``; a cache-aside
     miss is ``GET`` + ``SET``; a write is one ``SET``; a delete one ``UNLINK``.
     ``other`` is a per-request average of anything else (``PING``, ``SCAN`` ...).
+    An in-process provider sends no commands at all (:meth:`none`).
     """
 
     hit: float = 1.0
@@ -259,6 +260,11 @@ class CommandsPerOp:
             + deletes * self.delete
             + requests * self.other
         )
+
+    @classmethod
+    def none(cls) -> CommandsPerOp:
+        """No commands for any request: an in-process provider has no backend to call."""
+        return cls(hit=0.0, miss=0.0, write=0.0, delete=0.0, other=0.0)
 
     @classmethod
     def measure(
@@ -361,23 +367,27 @@ class ProviderModel:
         name: str | None = None,
         pricing: Pricing | None = None,
     ) -> ProviderModel:
-        """Fit get/set latency (and measured commands) from a ``Cache.get_stats()`` snapshot."""
+        """Fit get/set latency (and measured commands) from a ``Cache.get_stats()`` snapshot.
+
+        Commands are measured when the provider counts them (``commands_by_name``
+        in its stats); otherwise they are those of the default model of the same
+        name (none for ``memory``), or :class:`CommandsPerOp` defaults.
+        """
         get = LatencyModel.from_stats(stats, "get")
         set_ = LatencyModel.from_stats(stats, "set") if "set" in stats.latency else get
         delete = LatencyModel.from_stats(stats, "delete") if "delete" in stats.latency else None
+        base = PROVIDERS.get(_ALIASES.get(stats.provider, stats.provider))
         by_name = stats.provider_stats.get("commands_by_name")
-        commands = (
-            CommandsPerOp.measure(
+        if isinstance(by_name, Mapping):
+            commands = CommandsPerOp.measure(
                 by_name,
                 hits=stats.hits,
                 misses=stats.misses,
                 writes=max(0, stats.sets - stats.misses),
                 deletes=stats.deletes,
             )
-            if isinstance(by_name, Mapping)
-            else CommandsPerOp()
-        )
-        base = PROVIDERS.get(_ALIASES.get(stats.provider, stats.provider))
+        else:
+            commands = base.commands if base else CommandsPerOp()
         return cls(
             name=name or f"{stats.provider} (measured)",
             get=get,
@@ -413,8 +423,10 @@ PROVIDERS: Final[dict[str, ProviderModel]] = {
         "memory",
         get=_lognormal_ms(0.005, 0.02, "memory get"),
         set=_lognormal_ms(0.008, 0.03, "memory set"),
+        commands=CommandsPerOp.none(),
         assumption="in-process dict plus JSON codec; provider call measured at ~0.5 us p50 "
-        "on this project's benchmark, codec and Cache bookkeeping dominate",
+        "on this project's benchmark, codec and Cache bookkeeping dominate; no backend "
+        "commands",
     ),
     "redis-same-host": ProviderModel(
         "redis-same-host",

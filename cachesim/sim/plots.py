@@ -251,6 +251,22 @@ def _windows(result: Any) -> pd.DataFrame:
     return frame
 
 
+def _complete_windows(windows: pd.DataFrame) -> pd.DataFrame:
+    """``windows`` without a partial last window.
+
+    A trace rarely ends on a window boundary, so its last window may hold only
+    the few requests left over; their hit ratio or rate would draw a spike or a
+    dip that says nothing about the cache.  The last window is dropped when it
+    holds fewer than half the median requests of the others (with 3+ windows).
+    """
+    if len(windows) <= 2 or "requests" not in windows.columns:
+        return windows
+    requests = windows["requests"].to_numpy(float)
+    if requests[-1] < 0.5 * float(np.median(requests[:-1])):
+        return windows.iloc[:-1]
+    return windows
+
+
 def _warmup_end(result: Any, windows: pd.DataFrame) -> float | None:
     """The time the warm-up ends, from the windows' ``warmup`` flags or the result's fields."""
     if "warmup" in windows.columns:
@@ -282,16 +298,18 @@ def plot_hit_ratio_over_time(
     ``result`` is a result with ``windows`` (columns ``start``, ``end``,
     ``hit_ratio``), such a frame, or ``{label: result}`` to overlay several.
     ``warmup_end`` (in the windows' time unit) overrides what the result says.
+    A partial last window (the trace's few leftover requests) is not drawn.
     """
     fig, ax = _axes(ax, (8.0, 4.0))
     items = list(result.items()) if isinstance(result, Mapping) else [(label, result)]
     shaded = warmup_end
     for i, (name, item) in enumerate(items):
         windows = _windows(item)
-        mid = (windows["start"].to_numpy() + windows["end"].to_numpy()) / 2
+        shown = _complete_windows(windows)
+        mid = (shown["start"].to_numpy() + shown["end"].to_numpy()) / 2
         ax.plot(
             mid,
-            windows["hit_ratio"],
+            shown["hit_ratio"],
             lw=1.8,
             color=_color(i),
             label=str(name) if name is not None else "hit ratio",
@@ -321,10 +339,10 @@ def plot_origin_load(
     Without the cache every request reaches the origin; with it, misses (and,
     when the windows count them, writes and deletes) do.  ``request_rate``
     rescales both lines so the no-cache line averages that rate (virtual time
-    rarely runs at production speed).
+    rarely runs at production speed).  A partial last window is not drawn.
     """
     fig, ax = _axes(ax, (8.0, 4.0))
-    windows = _windows(result)
+    windows = _complete_windows(_windows(result))
     start, end = windows["start"].to_numpy(float), windows["end"].to_numpy(float)
     width = np.where(end > start, end - start, 1.0)
     requests = windows["requests"].to_numpy(float)
@@ -334,10 +352,6 @@ def plot_origin_load(
         origin = windows["misses"].to_numpy(float)
     else:
         origin = requests - windows["hits"].to_numpy(float)
-    if len(requests) > 2 and requests[-1] < 0.5 * float(np.median(requests[:-1])):
-        # a trace rarely ends on a window boundary: the last, partial window would dip
-        start, end, width = start[:-1], end[:-1], width[:-1]
-        requests, origin = requests[:-1], origin[:-1]
     without, with_cache = requests / width, origin / width
     if request_rate is not None and without.mean() > 0:
         scale = request_rate / float(np.average(without, weights=width))
@@ -364,8 +378,12 @@ def plot_origin_load(
 
 
 def _latency_array(value: Any, seed: int) -> npt.NDArray[np.float64]:
+    """Latencies in seconds: sampled from a model, a live result's counted ones, or as given."""
     if isinstance(value, LatencyModel):
         return value.sample(20_000, np.random.default_rng(seed))
+    latency_ms = getattr(value, "latency_ms", None)
+    if callable(latency_ms):  # a LiveResult: the requests after its warm-up
+        return np.asarray(latency_ms(), dtype=np.float64) / 1000.0
     latencies = getattr(value, "latencies", None)
     if latencies is not None:
         return np.asarray(latencies, dtype=np.float64)
@@ -385,19 +403,26 @@ def plot_latency_cdf(
 
     ``samples`` maps labels to latencies in seconds: arrays, a
     :class:`~cachesim.sim.models.LatencyModel` (sampled), or a live result
-    (its measured ``latencies``).  :func:`~cachesim.sim.models.latency_samples`
-    builds ``{"no cache": ..., provider: ...}`` from a simulation result.
+    (its measured latencies after the warm-up, as ``latency_ms()``).
+    :func:`~cachesim.sim.models.latency_samples` builds
+    ``{"no cache": ..., provider: ...}`` from a simulation result.  The
+    no-cache line is grey; the others take :data:`COLORS` in order.
     """
     fig, ax = _axes(ax, (10.0, 4.5))
     markers = ("o", "s", "^", "D", "v")
-    for i, (label, value) in enumerate(samples.items()):
+    coloured = 0
+    for label, value in samples.items():
         data = np.sort(_latency_array(value, seed)) * 1000.0
         if data.size == 0:
             continue
         y = np.arange(1, data.size + 1) / data.size
         step = max(1, data.size // 2000)
         keep = np.unique(np.r_[np.arange(0, data.size, step), data.size - 1])
-        color = NEUTRAL if label.lower() in ("no cache", "without cache") else _color(i)
+        if label.lower() in ("no cache", "without cache"):
+            color = NEUTRAL
+        else:
+            color = _color(coloured)
+            coloured += 1
         pts = [float(np.percentile(data, q)) for q in percentiles]
         text = ", ".join(f"p{q:g} {v:.3g}" for q, v in zip(percentiles, pts, strict=True))
         ax.plot(data[keep], y[keep], lw=1.8, color=color, label=f"{label} ({text} ms)")

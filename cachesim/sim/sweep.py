@@ -97,10 +97,28 @@ def _resolve(
     return choice, workers
 
 
-def _progress(total: int, enabled: bool) -> Any:
+class _NoBar:
+    """What :func:`_progress` returns when no bar is shown: updates go nowhere."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool, desc: str = "sweep", unit: str = "run") -> Any:
+    """A tqdm bar, or a stand-in when disabled.
+
+    tqdm is imported only for a bar that is shown: ``tqdm.auto`` warns
+    (``IProgress not found``) in a notebook without ipywidgets even when the bar
+    is disabled.
+    """
+    if not enabled:
+        return _NoBar()
     from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-    return tqdm(total=total, disable=not enabled, desc="sweep", unit="run", leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
 
 
 def _request_rate(workload: Any) -> float:

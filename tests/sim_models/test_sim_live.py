@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -13,7 +14,7 @@ from cachesim.clock import ManualClock
 from cachesim.providers import MemoryProvider, RedisProvider
 from cachesim.sim import Workload, simulate, with_rate, with_ttls, with_writes, zipf
 from cachesim.sim.live import LiveResult, replay_live, replay_live_sync
-from cachesim.sim.models import LatencyModel, estimate
+from cachesim.sim.models import CommandsPerOp, LatencyModel, estimate
 
 try:
     import numba  # noqa: F401
@@ -198,6 +199,33 @@ def test_replay_live_sync_and_result_tables() -> None:
     assert len(frame) == 300
     assert set(frame["outcome"].unique()) <= {"hit", "fill"}
     assert "hit ratio" in str(result)
+
+
+def test_no_progress_bar_imports_no_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tqdm.auto warns "IProgress not found" in a notebook without ipywidgets, bar shown or not
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # any import of tqdm now fails
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    result = replay_live_sync(zipf(50, 300, seed=1), lambda: _virtual_cache(10), progress=False)
+    assert result.total_requests == 300
+
+
+def test_provider_model_of_a_memory_run_sends_no_commands() -> None:
+    result = replay_live_sync(
+        zipf(50, 300, seed=1), lambda: _virtual_cache(10), warmup=50, progress=False
+    )
+    assert result.commands == 0 and result.commands_by_name == {}
+    model = result.provider_model()
+    est = estimate(result, provider=model, request_rate=300.0)
+    assert est.commands_per_month == 0 and est.monthly_cost_usd == 0
+    assert model.commands == CommandsPerOp.none()
+
+
+async def test_provider_model_of_a_redis_run_keeps_its_measured_commands() -> None:
+    hot = Workload(np.zeros(32, dtype=np.int64))
+    result = await replay_live(
+        hot, lambda: Cache(RedisProvider.fake(), namespace="hot"), mode="get_set", progress=False
+    )
+    assert result.provider_model().commands == CommandsPerOp(hit=1.0, miss=2.0)
 
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

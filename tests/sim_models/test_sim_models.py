@@ -24,7 +24,7 @@ from cachesim.sim.models import (
     origin_model,
     provider_model,
 )
-from cachesim.stats import LatencySummary
+from cachesim.stats import CacheStats, LatencySummary
 
 FAST = ProviderModel("fast", get=LatencyModel.fixed(0.001), set=LatencyModel.fixed(0.001))
 ORIGIN = LatencyModel.fixed(0.010, name="db")
@@ -154,6 +154,65 @@ def test_commands_per_op_measured_from_commands_by_name() -> None:
     # single flight: 20 misses but only 5 fills -> a miss costs 1.25 commands
     merged = CommandsPerOp.measure({"GET": 100, "SET": 5}, hits=80, misses=20)
     assert merged.miss == pytest.approx(1.25)
+
+
+def test_the_in_process_memory_provider_sends_no_commands() -> None:
+    result = {"hits": 900, "misses": 100, "writes": 50, "deletes": 10}
+    est = estimate(result, provider="memory", origin=ORIGIN, request_rate=300.0)
+    assert est.commands_per_month == 0
+    assert est.commands_per_request == 0
+    assert est.monthly_cost_usd == 0
+    assert PROVIDERS["memory"].commands == CommandsPerOp.none()
+    frame = estimate_many(result, ["memory", "upstash"], origin=ORIGIN, request_rate=300.0)
+    assert frame["commands_per_month"].tolist()[0] == 0
+    assert frame["commands_per_month"].tolist()[1] > 0
+
+
+def test_redis_and_upstash_keep_a_get_per_hit_and_get_set_per_miss() -> None:
+    for name in ("redis-same-host", "redis", "upstash", "upstash-cross-region"):
+        assert provider_model(name).commands == CommandsPerOp()
+    est = estimate({"hits": 900, "misses": 100}, provider="redis", request_rate=10.0)
+    assert est.commands_per_month == pytest.approx(28_512_000)
+
+
+async def test_memory_provider_model_from_stats_sends_no_commands() -> None:
+    async with Cache(MemoryProvider(), namespace="m") as cache:
+        for i in range(200):
+            await cache.get_or_set(f"k{i % 20}", lambda: {"v": 1})
+        stats = await cache.get_stats()
+    assert "commands_by_name" not in stats.provider_stats  # nothing to measure
+    model = ProviderModel.from_stats(stats)
+    est = estimate(stats, provider=model, request_rate=300.0)
+    assert est.commands_per_month == 0 and est.monthly_cost_usd == 0
+    assert model.commands == CommandsPerOp.none()
+
+
+def _stats(provider: str, provider_stats: dict[str, object]) -> CacheStats:
+    summary = LatencySummary(count=10, mean_ms=1.0, p50_ms=1.0, p95_ms=2.0, p99_ms=3.0, max_ms=4.0)
+    return CacheStats(
+        namespace="n",
+        provider=provider,
+        hits=80,
+        misses=20,
+        sets=20,
+        deletes=0,
+        errors=0,
+        timeouts=0,
+        short_circuited=0,
+        keys=None,
+        breaker_state="closed",
+        latency={"get": summary},
+        provider_stats=provider_stats,
+    )
+
+
+def test_provider_model_from_stats_keeps_remote_command_accounting() -> None:
+    measured = ProviderModel.from_stats(
+        _stats("redis", {"commands_by_name": {"GET": 100, "SET": 5}})
+    )
+    assert measured.commands.hit == 1.0 and measured.commands.miss == pytest.approx(1.25)
+    for name in ("redis", "upstash", "custom"):  # no command counts: the defaults
+        assert ProviderModel.from_stats(_stats(name, {})).commands == CommandsPerOp()
 
 
 # -- estimate verdicts ----------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from cachesim.sim import (
     OP_DELETE,
@@ -23,8 +24,11 @@ from cachesim.sim import (
     with_rate,
     zipf,
 )
+from cachesim.sim.live import LiveResult
 from cachesim.sim.models import LatencyModel, estimate_many, latency_samples
 from cachesim.sim.plots import (
+    COLORS,
+    NEUTRAL,
     infinite_cache_hit_ratio,
     plot_conformance_matrix,
     plot_cost,
@@ -114,7 +118,7 @@ def test_hit_ratio_over_time_marks_the_warmup(result: object, tmp_path: Path) ->
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "warm-up" in legend
     _saved(fig, tmp_path, "time")
-    windows = result.windows  # type: ignore[attr-defined]
+    windows = result.windows
     overlay = plot_hit_ratio_over_time({"a": windows, "b": windows}, warmup_end=None)
     assert len([ln for ln in overlay.axes[0].get_lines() if ln.get_label() in "ab"]) == 2
 
@@ -133,6 +137,91 @@ def test_origin_load_with_and_without_cache(result: object, tmp_path: Path) -> N
     assert np.mean(without.get_ydata()) == pytest.approx(200.0, rel=0.05)
     assert np.all(np.asarray(with_cache.get_ydata()) < np.asarray(without.get_ydata()))
     _saved(fig, tmp_path, "origin")
+
+
+def _short_last_window() -> Workload:
+    """1,000 reads of 10 keys at 1 per second, then 2 reads of new keys just after."""
+    keys = np.r_[np.arange(1000) % 10, [10, 11]].astype(np.int64)
+    times = np.r_[np.arange(1000.0), [1000.2, 1000.4]]
+    return Workload(keys, time=times)
+
+
+def test_a_partial_last_window_draws_no_dip() -> None:
+    result = simulate(_short_last_window(), capacity=20, window_seconds=100.0)
+    windows = result.windows
+    assert windows["requests"].tolist()[-1] == 2 and windows["hit_ratio"].tolist()[-1] == 0
+    line = plot_hit_ratio_over_time(result).axes[0].get_lines()[0]
+    assert len(line.get_xdata()) == len(windows) - 1
+    assert min(line.get_ydata()) == pytest.approx(0.9)  # the cold start; no dip at the end
+    with_cache = plot_origin_load(result).axes[0].get_lines()[1]
+    assert list(with_cache.get_xdata()) == list(line.get_xdata())  # the same windows
+
+
+def test_a_last_window_that_is_merely_smaller_is_drawn() -> None:
+    frame = pd.DataFrame(
+        {
+            "start": [0.0, 10.0, 20.0, 30.0],
+            "end": [10.0, 20.0, 30.0, 40.0],
+            "requests": [100, 100, 100, 60],
+            "hits": [80, 80, 80, 48],
+        }
+    ).assign(hit_ratio=lambda f: f["hits"] / f["requests"])
+    assert len(plot_hit_ratio_over_time(frame).axes[0].get_lines()[0].get_xdata()) == 4
+    assert len(plot_origin_load(frame).axes[0].get_lines()[1].get_xdata()) == 4
+
+
+def _cdf_curves(fig: Figure) -> dict[str, Line2D]:
+    """Each CDF line's label (before its percentiles) and the line."""
+    lines = fig.axes[0].get_lines()
+    return {str(ln.get_label()).split(" (")[0]: ln for ln in lines if "p50" in str(ln.get_label())}
+
+
+def test_latency_cdf_of_a_live_result_leaves_out_the_warmup() -> None:
+    latencies = np.r_[np.full(50, 1.0), np.full(150, 0.002)]  # a slow cold start, then 2 ms
+    live = LiveResult(
+        provider="memory",
+        mode="get_or_set",
+        clients=1,
+        virtual=True,
+        requests=150,
+        hits=150,
+        misses=0,
+        writes=0,
+        deletes=0,
+        warmup=50,
+        origin_reads=0,
+        origin_writes=0,
+        stampedes=0,
+        errors=0,
+        seconds=1.0,
+        commands=0,
+        latencies=latencies,
+        outcomes=np.zeros(200, dtype=np.uint8),
+    )
+    curve = _cdf_curves(plot_latency_cdf({"live": live}))["live"]
+    assert curve.get_label() == "live (p50 2, p95 2, p99 2 ms)"
+    assert max(curve.get_xdata()) == pytest.approx(2.0)
+    shortcut = _cdf_curves(live.plot("latency"))["all"]  # the same requests as the shortcut
+    assert list(shortcut.get_xdata()) == list(curve.get_xdata())
+
+
+def test_latency_cdf_providers_take_the_palette_in_order() -> None:
+    rng = np.random.default_rng(0)
+    samples = {
+        name: rng.lognormal(np.log(p50), 0.5, 500)
+        for name, p50 in (("no cache", 0.01), ("memory", 0.001), ("redis", 0.002))
+    }
+    samples["upstash"] = rng.lognormal(np.log(0.005), 0.5, 500)
+    fig = plot_latency_cdf(samples)
+    colours = {name: line.get_color() for name, line in _cdf_curves(fig).items()}
+    assert colours == {
+        "no cache": NEUTRAL,
+        "memory": COLORS[0],
+        "redis": COLORS[1],
+        "upstash": COLORS[2],
+    }
+    markers = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "None"]
+    assert {ln.get_color() for ln in markers} == set(colours.values())
 
 
 def test_latency_cdf_and_percentiles(result: object, tmp_path: Path) -> None:

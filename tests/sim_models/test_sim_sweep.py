@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -95,3 +96,16 @@ def test_a_failing_point_is_named(workload: Workload) -> None:
         sweep(workload, capacity=[10], policy=["lru", "no-such-policy"], progress=False)
     with pytest.raises(ValueError, match="executor must be"):
         sweep(workload, capacity=[10], executor="gpu", progress=False)  # type: ignore[arg-type]
+
+
+def test_no_progress_bar_imports_no_tqdm(
+    workload: Workload, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # tqdm.auto warns "IProgress not found" in a notebook without ipywidgets, bar shown or not
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # any import of tqdm now fails
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    frame = sweep(workload, capacity=CAPACITIES, executor="serial", progress=False)
+    assert len(frame) == 2
+    monkeypatch.undo()
+    sweep(workload, capacity=CAPACITIES, executor="serial", progress=True)
+    assert "sweep" in capsys.readouterr().err  # the bar still shows when asked for
