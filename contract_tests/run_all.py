@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     location = _installed_location()
     print(f"cachesim under test: {location}")
-    if args.require_installed and location.is_relative_to(CHECKOUT):
+    if args.require_installed and location.is_relative_to(CHECKOUT / "cachesim"):
         print("cachesim is imported from the checkout, not an installed wheel", file=sys.stderr)
         return 2
     reports = Path(args.reports).resolve()

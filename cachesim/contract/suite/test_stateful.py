@@ -197,7 +197,7 @@ def test_random_operations_agree_with_the_model(contract_harness: Harness) -> No
     harness = contract_harness
     in_process = harness.info.in_process
     examples = harness.options.examples or (30 if in_process else 8)
-    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
         _machine(harness),
         settings=settings(
             max_examples=examples,
