@@ -30,7 +30,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from cachesim.errors import ProviderError
 from cachesim.providers.base import Provider
-from cachesim.providers.capabilities import Capability
+from cachesim.providers.proxy import ProviderProxy
 
 __all__ = [
     "FAULT_KINDS",
@@ -421,7 +421,7 @@ _FAULTABLE_OPS: Final = frozenset(
 )
 
 
-class FaultyProvider:
+class FaultyProvider(ProviderProxy):
     """Wrap a provider and inject faults into its calls, with counters.
 
     ``error`` raises :class:`InjectedFault` before the real call; ``error_after``
@@ -445,7 +445,7 @@ class FaultyProvider:
         seed: int | None = None,
         ops: Sequence[str] | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.injected: Counter[str] = Counter()
         self.calls = 0
         self._rng = random.Random()
@@ -506,21 +506,6 @@ class FaultyProvider:
 
     # -- provider surface ---------------------------------------------------------
     @property
-    def name(self) -> str:
-        """The wrapped provider's name."""
-        return self.inner.name
-
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """The wrapped provider's capabilities."""
-        return self.inner.capabilities
-
-    @property
-    def max_value_bytes(self) -> int | None:
-        """The wrapped provider's limit."""
-        return self.inner.max_value_bytes
-
-    @property
     def in_process(self) -> bool:
         """Always False: injected hangs must be bounded by the cache's timeout."""
         return False
@@ -548,53 +533,9 @@ class FaultyProvider:
         await call()
         raise InjectedFault(f"injected fault: {op} ran but its answer was lost")
 
-    async def initialize(self) -> None:
-        """Initialize the wrapped provider (faultable)."""
-        await self._run("initialize", self.inner.initialize)
-
-    async def disconnect(self) -> None:
-        """Disconnect the wrapped provider (never faulted)."""
-        await self.inner.disconnect()
-
-    async def get(self, key: str) -> str | None:
-        """Faultable ``get``."""
-        return await self._run("get", lambda: self.inner.get(key))
-
-    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        """Faultable ``get_many``."""
-        return await self._run("get_many", lambda: self.inner.get_many(keys))
-
-    async def set(self, key: str, value: str, ttl: float | None) -> None:
-        """Faultable ``set``."""
-        await self._run("set", lambda: self.inner.set(key, value, ttl))
-
-    async def set_many(self, items: Sequence[tuple[str, str]], ttl: float | None) -> None:
-        """Faultable ``set_many``."""
-        await self._run("set_many", lambda: self.inner.set_many(items, ttl))
-
-    async def delete(self, key: str) -> bool:
-        """Faultable ``delete``."""
-        return await self._run("delete", lambda: self.inner.delete(key))
-
-    async def delete_many(self, keys: Sequence[str]) -> int:
-        """Faultable ``delete_many``."""
-        return await self._run("delete_many", lambda: self.inner.delete_many(keys))
-
-    async def has(self, key: str) -> bool:
-        """Faultable ``has``."""
-        return await self._run("has", lambda: self.inner.has(key))
-
-    async def invalidate_pattern(self, pattern: str) -> int:
-        """Faultable ``invalidate_pattern``."""
-        return await self._run("invalidate_pattern", lambda: self.inner.invalidate_pattern(pattern))
-
-    async def clear(self, namespace: str) -> int:
-        """Faultable ``clear``."""
-        return await self._run("clear", lambda: self.inner.clear(namespace))
-
-    async def count(self, pattern: str) -> int | None:
-        """Faultable ``count``."""
-        return await self._run("count", lambda: self.inner.count(pattern))
+    async def _call(self, op: str, *args: Any) -> Any:
+        """Every provider operation, with faults where ``ops`` allows them."""
+        return await self._run(op, lambda: getattr(self.inner, op)(*args))
 
     async def get_stats(self) -> dict[str, Any]:
         """The wrapped provider's figures plus the injection counters (never faulted)."""
