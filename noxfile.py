@@ -69,7 +69,7 @@ def contract(session: nox.Session) -> None:
             str(reports),
             "--require-installed",
         )
-    session.chdir(ROOT)
+        session.chdir(ROOT)  # leave before the directory is removed
     session.install("pytest>=8.4")
     session.run("pytest", "contract_tests", "-p", "no:cacheprovider", *session.posargs)
 
