@@ -70,7 +70,7 @@ def contract(session: nox.Session) -> None:
             "--require-installed",
         )
         session.chdir(ROOT)  # leave before the directory is removed
-    session.install("pytest>=8.4")
+    session.install("pytest>=8.4", "pytest-asyncio>=0.24")  # the plugin must coexist with it
     session.run("pytest", "contract_tests", "-p", "no:cacheprovider", *session.posargs)
 
 
