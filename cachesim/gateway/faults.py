@@ -23,6 +23,7 @@ import math
 import random
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -282,15 +283,17 @@ def _draw_fault(rng: random.Random, rates: Mapping[str, float], kinds: Sequence[
     return None
 
 
-class _FaultSwitch(Generic[R]):
+class _FaultSwitch(ABC, Generic[R]):
     """``set`` and ``injected`` for a fault switch, over its ``plan`` and ``install``."""
 
     @property
+    @abstractmethod
     def plan(self) -> FaultPlan:
-        raise NotImplementedError
+        """The faults in force."""
 
+    @abstractmethod
     def install(self, plan: FaultPlan) -> R:
-        raise NotImplementedError
+        """Put ``plan`` in force."""
 
     def set(
         self,

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -242,14 +243,16 @@ class Gateway:
         return UpstashProvider(url=self.url, token=self.token, **options)
 
 
-class _GatewayRunner:
+class _GatewayRunner(ABC):
     """``with`` / ``async with`` support for a gateway that starts and stops (sync calls)."""
 
+    @abstractmethod
     def start(self) -> Gateway:
-        raise NotImplementedError
+        """Start serving and return the running gateway."""
 
+    @abstractmethod
     def stop(self) -> object:
-        raise NotImplementedError
+        """Stop serving and release everything."""
 
     def __enter__(self) -> Gateway:
         return self.start()
