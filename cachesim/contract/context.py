@@ -39,22 +39,6 @@ __all__ = [
 
 logger = logging.getLogger("cachesim.contract")
 
-#: The provider operations (all coroutines).
-OPERATIONS = (
-    "initialize",
-    "disconnect",
-    "get",
-    "get_many",
-    "set",
-    "set_many",
-    "delete",
-    "delete_many",
-    "has",
-    "invalidate_pattern",
-    "clear",
-    "count",
-    "get_stats",
-)
 
 _START = 1_000_000.0
 

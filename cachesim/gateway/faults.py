@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from cachesim.errors import ProviderError
-from cachesim.providers.base import Provider
+from cachesim.providers.base import OPERATIONS, Provider
 from cachesim.providers.proxy import ProviderProxy
 
 __all__ = [
@@ -407,21 +407,8 @@ class InjectedFault(ProviderError):
     """A failure injected by :class:`FaultyProvider` (never a real backend error)."""
 
 
-_FAULTABLE_OPS: Final = frozenset(
-    {
-        "initialize",
-        "get",
-        "get_many",
-        "set",
-        "set_many",
-        "delete",
-        "delete_many",
-        "has",
-        "invalidate_pattern",
-        "clear",
-        "count",
-    }
-)
+#: Every backend operation; closing and reading figures are never faulted.
+_FAULTABLE_OPS: Final = frozenset(OPERATIONS) - {"disconnect", "get_stats"}
 
 
 class FaultyProvider(ProviderProxy):

@@ -14,7 +14,24 @@ from typing import Any, Protocol, runtime_checkable
 from cachesim.keys import escape_glob
 from cachesim.providers.capabilities import Capability
 
-__all__ = ["BaseProvider", "Provider"]
+__all__ = ["OPERATIONS", "BaseProvider", "Provider"]
+
+#: The provider protocol's operations (all coroutines), in a stable order.
+OPERATIONS: tuple[str, ...] = (
+    "initialize",
+    "disconnect",
+    "get",
+    "get_many",
+    "set",
+    "set_many",
+    "delete",
+    "delete_many",
+    "has",
+    "invalidate_pattern",
+    "clear",
+    "count",
+    "get_stats",
+)
 
 
 @runtime_checkable

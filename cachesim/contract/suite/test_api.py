@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import inspect
 
-from cachesim.contract.context import OPERATIONS, ContractContext
+from cachesim.contract.context import ContractContext
 from cachesim.contract.markers import clause
-from cachesim.providers.base import Provider
+from cachesim.providers.base import OPERATIONS, Provider
 from cachesim.providers.capabilities import Capability
 
 
