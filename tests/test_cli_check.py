@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from cachesim.gateway.redis_server import free_port
 
 
@@ -57,3 +59,18 @@ def test_check_never_prints_the_token() -> None:
     assert result.returncode == 1
     assert "tok-never-print" not in result.stdout + result.stderr
     assert "UPSTASH_REDIS_REST_TOKEN=***" in result.stdout
+
+
+def test_a_missing_optional_dependency_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the gateway extra, `cachesim gateway` says what to install."""
+    import cachesim.cli.gateway as gateway_cli
+    from cachesim.cli import main
+
+    def run(args: object) -> int:
+        raise ModuleNotFoundError("No module named 'starlette'", name="starlette")
+
+    monkeypatch.setattr(gateway_cli, "run", run)
+    assert main(["gateway", "--backend", "fakeredis", "--token", "t"]) == 2
+    assert "pip install 'cachesim[gateway]'" in capsys.readouterr().err

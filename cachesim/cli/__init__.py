@@ -28,6 +28,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: subcommand -> the extra that installs its optional dependencies
+EXTRAS: dict[str, str] = {
+    "simulate": "sim",
+    "mrc": "sim",
+    "gateway": "gateway",
+    "contract": "contract",
+}
+
+
 def _available() -> dict[str, tuple[str, str]]:
     found = {}
     for name, (module, help_text) in COMMANDS.items():
@@ -65,6 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args))
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get(args.command)
+        if extra is None or exc.name is None or exc.name.startswith("cachesim"):
+            raise
+        print(
+            f"cachesim {args.command} needs {exc.name!r}, which is not installed: "
+            f"pip install 'cachesim[{extra}]'",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
