@@ -360,15 +360,14 @@ class Cache:
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return ``{key: value}`` for the keys that hit (misses are absent)."""
-        asked = list(keys)
-        fulls = [self._key(k) for k in asked]  # validate before anything hashes a key
-        wanted = list(dict.fromkeys(asked))
-        fulls = list(dict.fromkeys(fulls))
-        if not fulls:
+        by_full = {self._key(k): k for k in keys}  # validated first, then deduplicated
+        if not by_full:
             return {}
+        fulls = list(by_full)
         texts = await self._call("get_many", self.provider.get_many, fulls)
         if isinstance(texts, _Failed):
             texts = [None] * len(fulls)
+        wanted = list(by_full.values())
         found: dict[str, Any] = {}
         for key, text in zip(wanted, texts, strict=True):
             if text is not None:
@@ -425,11 +424,10 @@ class Cache:
 
     async def delete_many(self, keys: Iterable[str]) -> int:
         """Remove keys; return how many live entries existed."""
-        asked = list(keys)
-        fulls = list(dict.fromkeys([self._key(k) for k in asked]))
-        wanted = list(dict.fromkeys(asked))
-        if not fulls:
+        by_full = {self._key(k): k for k in keys}  # validated first, then deduplicated
+        if not by_full:
             return 0
+        fulls, wanted = list(by_full), list(by_full.values())
         result = await self._call("delete_many", self.provider.delete_many, fulls)
         removed = 0 if isinstance(result, _Failed) else int(result)
         self.deletes += removed
