@@ -78,10 +78,12 @@ async def test_unreachable_at_startup_then_served_when_it_comes_up() -> None:
     cache = Cache(provider, namespace="n", timeout=0.5, clock=clock, breaker_reset=5)
     await cache.initialize()  # must not raise
     assert await cache.get_or_set("k", lambda: 1) == 1, "the factory's value is still returned"
+    for _ in range(3):
+        await cache.get("x")
+    assert cache.errors == 5, "initialize, the get_or_set read and three gets each failed"
+    assert (await cache.get_stats(count_keys=False)).breaker_state == "open"
     with redis_server(port=port):
-        for _ in range(5):
-            await cache.get("x")
-        assert (await cache.get_stats()).breaker_state in ("closed", "open")
+        assert await cache.set("k", 2) is False, "an open breaker skips even a live backend"
         clock.advance(6)
         assert await cache.set("k", 2) is True, "after the backend comes up, writes land"
         assert await cache.get("k") == 2
