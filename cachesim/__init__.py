@@ -6,7 +6,7 @@ The public API is re-exported here::
 """
 
 from cachesim import errors
-from cachesim.cache import NO_EXPIRY, Cache, CacheEvent
+from cachesim.cache import MAX_TTL, NO_EXPIRY, Cache, CacheEvent
 from cachesim.clock import Clock, ManualClock, SystemClock
 from cachesim.decorators import cached
 from cachesim.errors import (
@@ -25,6 +25,7 @@ from cachesim.sync import SyncCache
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_TTL",
     "NO_EXPIRY",
     "Cache",
     "CacheError",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from cachesim.settings import CacheSettings
 
-__all__ = ["NO_EXPIRY", "Cache", "CacheEvent"]
+__all__ = ["MAX_TTL", "MIN_TTL", "NO_EXPIRY", "Cache", "CacheEvent", "validate_ttl"]
 
 logger = logging.getLogger("cachesim")
 _decode = codec.decode
@@ -46,6 +46,10 @@ NO_EXPIRY: Final[float] = math.inf
 
 #: Smallest TTL: providers store expiry with millisecond resolution.
 MIN_TTL: Final[float] = 0.001
+
+#: Largest finite TTL (365 days): what every built-in provider stores exactly.  Longer
+#: lifetimes are refused with :class:`InvalidTTLError`; store forever with NO_EXPIRY.
+MAX_TTL: Final[float] = 365 * 24 * 3600.0
 
 
 _CLOSED = BreakerState.CLOSED
@@ -93,6 +97,11 @@ def validate_ttl(ttl: object, *, name: str = "ttl") -> float:
         raise InvalidTTLError(
             f"{name} must be at least {MIN_TTL} s (millisecond resolution), got {ttl!r}; "
             "to remove an entry call delete(), to keep it forever pass ttl=NO_EXPIRY"
+        )
+    if MAX_TTL < seconds < math.inf:
+        raise InvalidTTLError(
+            f"{name} must be at most {MAX_TTL:.0f} s (365 days), got {ttl!r}; "
+            "to keep an entry forever pass ttl=NO_EXPIRY"
         )
     return seconds
 

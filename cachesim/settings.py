@@ -236,7 +236,7 @@ def environment_summary() -> dict[str, str]:
             continue
         shown[name] = "***" if "TOKEN" in name else value
     if "REDIS_URL" in shown:
-        from cachesim.providers.redis import redact_url
+        from cachesim.redact import redact_url
 
         shown["REDIS_URL"] = redact_url(shown["REDIS_URL"])
     return shown

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from cachesim.providers.redis import redact_url
+from cachesim.redact import redact_url
 
 if TYPE_CHECKING:
     import fakeredis

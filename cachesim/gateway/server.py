@@ -39,7 +39,7 @@ from cachesim.gateway.app import ADMIN_PATH, GatewayApp
 from cachesim.gateway.backend import RedisBackend
 from cachesim.gateway.faults import FaultController, FaultPlan, _FaultSwitch
 from cachesim.gateway.protocol import MAX_BODY_BYTES
-from cachesim.providers.redis import redact_url
+from cachesim.redact import redact_url
 
 if TYPE_CHECKING:
     import fakeredis

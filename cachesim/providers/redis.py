@@ -7,26 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
+from cachesim.redact import redact_url
 
 if TYPE_CHECKING:
     import fakeredis
     import redis.asyncio
 
 __all__ = ["RedisProvider", "redact_url"]
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (safe for logs and reprs)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
 class RedisProvider(RedisCommandProvider):
