@@ -2,8 +2,9 @@
 
 ``load_trace(path, format=None, ...)`` reads a whole trace into a
 :class:`~cachesim.sim.workload.Workload`; ``iter_trace`` yields it in chunks
-for traces too big to hold.  Files are streamed in chunks and ``.gz``, ``.xz``,
-``.bz2`` and ``.zst`` compression is undone on the fly.
+(the streaming source of :mod:`cachesim.sim.stream`) for traces too big to
+hold.  Files are streamed in chunks and ``.gz``, ``.xz``, ``.bz2`` and ``.zst``
+compression is undone on the fly.
 
 Formats (``format=``; detected from the extension when omitted):
 
@@ -27,21 +28,29 @@ Formats (``format=``; detected from the extension when omitted):
     key-only big-endian binary (Caffeine's cache2k, CloudPhysics and
     Scarab/Corda traces).
 
-Keys that are not integers (in CSV, Parquet and text) are kept as strings in
-``key_names`` and numbered in order of first appearance; they never collapse.
+Keys in CSV, text and Parquet string columns are exact strings: ``"007"``,
+``"7"`` and ``"0007"`` are three keys, and ``"NA"``, ``"null"`` or ``""`` are
+keys like any other.  With ``key_type="auto"`` a trace whose every key is a
+canonical decimal integer (``str(int(k)) == k``, within int64) keeps the
+integers as ids; any other key makes the whole trace string-keyed (numbered in
+order of first appearance, originals in ``key_names``).  The result never
+depends on the chunk size.  Truncated and malformed files raise
+:class:`TraceError` naming the row and field.
 """
 
 from __future__ import annotations
 
 import bz2
 import contextlib
+import csv
 import gzip
 import io
 import lzma
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,12 +59,25 @@ from cachesim.sim.workload import OP_DELETE, OP_GET, OP_NAMES, OP_SET, Workload
 
 __all__ = [
     "FORMATS",
+    "KeyType",
+    "TimeOrder",
+    "TraceError",
     "detect_format",
     "iter_trace",
     "load_trace",
     "open_stream",
     "write_trace",
 ]
+
+#: How keys of text formats become ids: see the module docstring.
+KeyType = Literal["auto", "int", "str"]
+#: What to do with request times that go backwards: raise, sort (load_trace only) or keep.
+TimeOrder = Literal["error", "sort", "keep"]
+
+
+class TraceError(ValueError):
+    """A trace file that cannot be read as it is: truncated, malformed or ambiguous."""
+
 
 #: Format names accepted by ``load_trace`` (and aliases).
 FORMATS: dict[str, str] = {
@@ -89,6 +111,7 @@ _BINARY_DTYPES: dict[str, np.dtype[Any]] = {
 }
 _ORACLE = np.dtype([("time", "<u4"), ("key", "<u8"), ("size", "<u4"), ("next", "<i8")])
 _CHUNK = 1 << 20
+_UNIT_SEPARATOR = "\x1f"  # the text reader's column delimiter: no key may contain it
 
 _OP_CODES = {
     "get": OP_GET,
@@ -125,11 +148,72 @@ def _split_suffixes(path: Path) -> tuple[str | None, list[str]]:
     return compression, suffixes
 
 
+class _ZstdReader(io.RawIOBase):
+    """Decompresses a zstd stream frame by frame; a stream cut inside a frame raises.
+
+    ``zstandard``'s own stream reader returns the decompressed prefix of a
+    truncated file as if it were whole; this one knows whether the last frame
+    was complete when the input ran out.
+    """
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        import zstandard
+
+        self._raw = raw
+        self._name = name
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._error = zstandard.ZstdError
+        self._out = b""
+        self._pos = 0
+        self._in_frame = False
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._pos >= len(self._out):
+            if self._done:
+                return 0
+            data = self._raw.read(1 << 20)
+            if not data:
+                self._done = True
+                if self._in_frame:
+                    raise TraceError(
+                        f"{self._name} is truncated: the zstd data ends inside a frame"
+                    )
+                return 0
+            self._out, self._pos = self._feed(data), 0
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._out) - self._pos)
+        view[:n] = self._out[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def _feed(self, data: bytes) -> bytes:
+        parts = []
+        while data:
+            self._in_frame = True
+            try:
+                parts.append(self._obj.decompress(data))
+            except self._error as exc:
+                raise TraceError(f"{self._name} is not valid zstd data: {exc}") from None
+            if not self._obj.eof:
+                break
+            data = self._obj.unused_data  # the next frame starts here
+            self._obj = self._dctx.decompressobj()
+            self._in_frame = False
+        return b"".join(parts)
+
+
 @contextlib.contextmanager
 def open_stream(path: str | os.PathLike[str], mode: str = "rb") -> Iterator[IO[bytes]]:
     """Open ``path`` for streaming binary reading (``rb``) or writing (``wb``).
 
     Compression follows the extension: ``.gz``, ``.xz``, ``.bz2``, ``.zst``.
+    Reading a truncated compressed file raises :class:`TraceError` (never a
+    silent prefix).
     """
     if mode not in ("rb", "wb"):
         raise ValueError("mode must be 'rb' or 'wb'")
@@ -147,8 +231,9 @@ def open_stream(path: str | os.PathLike[str], mode: str = "rb") -> Iterator[IO[b
 
             raw = stack.enter_context(open(p, mode))
             if mode == "rb":
-                reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=False)
-                stream = stack.enter_context(io.BufferedReader(reader, buffer_size=1 << 20))
+                stream = stack.enter_context(
+                    io.BufferedReader(_ZstdReader(raw, p.name), buffer_size=1 << 20)
+                )
             else:
                 stream = stack.enter_context(
                     zstandard.ZstdCompressor(level=10).stream_writer(raw, closefd=False)
@@ -203,65 +288,132 @@ def _resolve_format(path: Path, format: str | None) -> str:
 # -- keys across chunks ----------------------------------------------------------------
 
 
-class _KeyMapper:
-    """Turns chunks of raw keys into int64 ids, switching to names when keys are not ints."""
+def _canonical_ints(arr: Any) -> np.ndarray | None:
+    """int64 values of a pyarrow string array if every one is canonical (``str(int(s)) == s``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    def __init__(self) -> None:
-        self.names: dict[Any, int] = {}
-        self.named = False
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        ints = pc.cast(arr, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not pc.all(pc.equal(pc.cast(ints, arr.type), arr)).as_py():
+        return None  # "007", "+7", " 7", "-0": integers, but not this integer's spelling
+    values: np.ndarray = ints.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return values
+
+
+def _first_non_canonical(arr: Any) -> int:
+    for i, text in enumerate(arr.to_pylist()):
+        try:
+            if str(int(text)) == text and -(2**63) <= int(text) < 2**63:
+                continue
+        except ValueError:
+            pass
+        return i
+    return 0
+
+
+class _KeyMapper:
+    """Turns chunks of raw keys into int64 ids, the same ones whatever the chunking.
+
+    Integer mode keeps canonical integers as their own ids.  String mode numbers
+    keys in order of first appearance.  ``load_trace`` may switch from integer to
+    string mode mid-file (``switched_at``) and renumbers the integer part at the
+    end; a stream cannot go back, so ``iter_trace`` switches only before its
+    first chunk and otherwise raises.
+    """
+
+    def __init__(self, key_type: KeyType = "auto", *, streaming: bool = False) -> None:
+        if key_type not in ("auto", "int", "str"):
+            raise ValueError(f"key_type must be 'auto', 'int' or 'str', got {key_type!r}")
+        self.key_type = key_type
+        self.streaming = streaming
+        self.ints = key_type != "str"
+        self.seen = 0
+        self.switched_at: int | None = None
+        self.table: dict[Any, int] = {}
+        self._names = np.empty(1024, dtype=object)
+
+    @property
+    def named(self) -> bool:
+        return not self.ints
+
+    def _switch(self, where: str, bad: Any) -> None:
+        if self.key_type == "int":
+            raise TraceError(
+                f"{where}: key {bad!r} is not a canonical integer (key_type='int'); "
+                "pass key_type='str' to keep keys as strings"
+            )
+        if self.streaming and self.seen:
+            raise TraceError(
+                f"{where}: key {bad!r} is not an integer, but the {self.seen:,} keys before it "
+                "were, and a stream cannot renumber them; pass key_type='str' (or use "
+                "load_trace)"
+            )
+        self.ints = False
+        self.switched_at = self.seen
 
     def int_chunk(self, values: np.ndarray) -> np.ndarray:
-        if self.named:
-            return self.name_chunk(values.astype(str).astype(object))
-        return values.astype(np.int64, copy=False)
+        """Ids for keys that are integers by format (binary traces, Parquet int columns)."""
+        if self.ints:
+            self.seen += len(values)
+            return values  # any integer dtype: consumers convert while copying
+        return self.name_chunk(np.asarray(values).astype(str).astype(object))
+
+    def text_chunk(self, arr: Any, where: str) -> np.ndarray:
+        """Ids for a pyarrow string array of keys (``where`` names the first row)."""
+        if self.ints:
+            ints = _canonical_ints(arr)
+            if ints is not None:
+                self.seen += len(ints)
+                return ints
+            i = _first_non_canonical(arr)
+            self._switch(f"{where} + {i}" if i else where, arr[i].as_py())
+        return self.name_chunk(arr.to_numpy(zero_copy_only=False))
 
     def name_chunk(self, values: Any) -> np.ndarray:
-        self.named = True
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-        table = self.names
+        self.ints = False
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        table = self.table
         mapped = np.empty(len(uniques), dtype=np.int64)
         for i, name in enumerate(uniques):
             code = table.get(name)
             if code is None:
                 code = table[name] = len(table)
+                if code == len(self._names):
+                    grown = np.empty(2 * code, dtype=object)
+                    grown[:code] = self._names
+                    self._names = grown
+                self._names[code] = name
             mapped[i] = code
+        self.seen += len(codes)
         result: np.ndarray = mapped[codes]
         return result
 
     def key_names(self) -> np.ndarray | None:
-        if not self.named:
+        """Every name so far, indexed by id (a view: no copy per chunk)."""
+        if self.ints:
             return None
-        names = np.empty(len(self.names), dtype=object)
-        for name, code in self.names.items():
-            names[code] = name
+        names: np.ndarray = self._names[: len(self.table)]
         return names
 
 
-def _is_int_series(series: pd.Series) -> bool:
-    return pd.api.types.is_integer_dtype(series.dtype)
+def _ops_from(values: Any, where: str) -> np.ndarray:
+    """Op codes from a pyarrow array of names or numbers."""
+    import pyarrow.compute as pc
 
-
-def _chunk_keys(mapper: _KeyMapper, series: pd.Series) -> tuple[np.ndarray, bool]:
-    """Key ids for a chunk; True when earlier integer chunks must become names."""
-    if _is_int_series(series) and not mapper.named:
-        return series.to_numpy(dtype=np.int64), False
-    switched = not mapper.named
-    if _is_int_series(series):
-        return mapper.name_chunk(series.astype(str).to_numpy(dtype=object)), switched
-    values = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
-    return mapper.name_chunk([str(v) for v in values]), switched
-
-
-def _ops_from(series: pd.Series) -> np.ndarray:
-    if _is_int_series(series):
-        arr = series.to_numpy(dtype=np.int64)
-        if len(arr) and (arr.min() < 0 or arr.max() > OP_DELETE):
-            raise ValueError("numeric op codes must be 0 (get), 1 (set) or 2 (delete)")
-        return arr.astype(np.uint8)
-    mapped = series.astype(str).str.strip().str.lower().map(_OP_CODES)
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(values.cast("string")))
+    strings = text.to_numpy(zero_copy_only=False)
+    mapped = pd.Series(strings, dtype=object).map({**_OP_CODES, "0": 0, "1": 1, "2": 2})
     if mapped.isna().any():
-        bad = series[mapped.isna()].iloc[0]
-        raise ValueError(f"unknown operation {bad!r} in trace; use get, set or delete")
+        i = int(np.flatnonzero(mapped.isna().to_numpy())[0])
+        raise TraceError(
+            f"{where} + {i}: unknown operation {values[i].as_py()!r} in field 'op'; "
+            "use get, set or delete (or 0, 1, 2)"
+        )
     return mapped.to_numpy(dtype=np.uint8)
 
 
@@ -287,7 +439,10 @@ def _read_records(
         got = stream.readinto(view[carry:])  # type: ignore[attr-defined]
         if not got:
             if carry:
-                raise ValueError(f"{what} ends inside a record ({carry} stray bytes)")
+                raise TraceError(
+                    f"{what} is truncated: it ends inside a {width}-byte record "
+                    f"({carry} stray bytes)"
+                )
             return
         total = carry + got
         whole = total - total % width
@@ -298,68 +453,113 @@ def _read_records(
             buffer[:carry] = buffer[whole:total]
 
 
-def _read_binary_keys(stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int) -> Iterator[_Chunk]:
-    for records in _read_records(stream, dtype, chunk_size, "trace"):
-        yield _Chunk(key=records)  # a view into the reused buffer: consumers copy
+def _read_binary_keys(
+    stream: IO[bytes], dtype: np.dtype[Any], chunk_size: int, mapper: _KeyMapper, name: str
+) -> Iterator[_Chunk]:
+    for records in _read_records(stream, dtype, chunk_size, name):
+        yield _Chunk(key=mapper.int_chunk(records))  # a view into the reused buffer
 
 
-def _read_oracle(stream: IO[bytes], chunk_size: int, keys_only: bool) -> Iterator[_Chunk]:
-    for rec in _read_records(stream, _ORACLE, chunk_size, "oracleGeneral trace"):
-        chunk = _Chunk(key=rec["key"].view(np.int64))
+def _read_oracle(
+    stream: IO[bytes], chunk_size: int, keys_only: bool, mapper: _KeyMapper, name: str
+) -> Iterator[_Chunk]:
+    for rec in _read_records(stream, _ORACLE, chunk_size, name):
+        chunk = _Chunk(key=mapper.int_chunk(rec["key"].view(np.int64)))
         if not keys_only:
             chunk["time"] = rec["time"]
             chunk["size"] = rec["size"]
         yield chunk  # views into the reused buffer: consumers copy
 
 
-def _text_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
-    """Consecutive blocks of whole lines, each about ``block_bytes`` long."""
-    rest = b""
-    while True:
-        data = stream.read(block_bytes)
-        if not data:
-            if rest.strip():
-                yield rest
-            return
-        data = rest + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            rest = data
-            continue
-        rest = data[cut + 1 :]
-        yield data[: cut + 1]
+def _block_size(chunk_size: int) -> int:
+    return int(min(16 << 20, max(1 << 16, chunk_size * 32)))
 
 
-def _read_txt(stream: IO[bytes], chunk_size: int, mapper: _KeyMapper) -> Iterator[_Chunk]:
-    # blocks of about chunk_size lines; integer keys parse fast, anything else as names
-    for block in _text_blocks(stream, max(1 << 16, chunk_size * 8)):
-        keys: np.ndarray | None = None
-        if not mapper.named:
+def _arrow_error(name: str, exc: Exception) -> TraceError:
+    text = str(exc).replace("\n", " ")
+    return TraceError(f"{name}: {text}")
+
+
+def _rebatch(parts: Iterator[Any], chunk_size: int) -> Iterator[Any]:
+    """Re-cut pyarrow batches (or arrays) into pieces of exactly ``chunk_size`` rows."""
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    held = 0
+    for part in parts:
+        start = 0
+        while start < len(part):
+            take = min(chunk_size - held, len(part) - start)
+            pending.append(part.slice(start, take))
+            held += take
+            start += take
+            if held == chunk_size:
+                yield _join(pending, pa)
+                pending, held = [], 0
+    if held:
+        yield _join(pending, pa)
+
+
+def _join(pieces: list[Any], pa: Any) -> Any:
+    if len(pieces) == 1:
+        return pieces[0]
+    if isinstance(pieces[0], pa.RecordBatch):
+        return pa.Table.from_batches(pieces).combine_chunks().to_batches()[0]
+    return pa.concat_arrays(pieces)
+
+
+def _read_txt(
+    stream: IO[bytes], chunk_size: int, mapper: _KeyMapper, name: str
+) -> Iterator[_Chunk]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    bad: list[Any] = []
+
+    def on_bad(row: Any) -> str:
+        bad.append(row)
+        return "skip"
+
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(
+            column_names=["key"], use_threads=False, block_size=_block_size(chunk_size)
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=_UNIT_SEPARATOR,
+            quote_char=False,
+            escape_char=False,
+            invalid_row_handler=on_bad,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"key": pa.string()}, strings_can_be_null=False
+        ),
+    )
+
+    def arrays() -> Iterator[Any]:
+        while True:
             try:
-                keys = pd.read_csv(
-                    io.BytesIO(block),
-                    header=None,
-                    names=["key"],
-                    dtype=np.int64,
-                    comment="*",
-                    skip_blank_lines=True,
-                    engine="c",
-                )["key"].to_numpy(dtype=np.int64)
-            except (ValueError, OverflowError, pd.errors.ParserError):
-                keys = None
-        if keys is not None:
-            yield _Chunk(key=keys)
-            continue
-        lines = [line.strip() for line in block.decode("utf-8").splitlines()]
-        names = [line for line in lines if line and line != "*"]
-        switched = not mapper.named
-        out = _Chunk(key=mapper.name_chunk(np.asarray(names, dtype=object)))
-        if switched:
-            out["_switched"] = np.zeros(0)
-        yield out
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise _arrow_error(name, exc) from None
+            if bad:
+                raise TraceError(
+                    f"{name}: line {bad[0].number} holds the control character \\x1f, "
+                    "which a one-key-per-line trace cannot contain"
+                )
+            keys = batch.column(0)
+            yield keys.filter(pc.not_equal(keys, "*"))  # LIRS checkpoint markers
+
+    done = 0
+    for part in _rebatch(arrays(), chunk_size):
+        yield _Chunk(key=mapper.text_chunk(part, f"{name}: key {done + 1:,}"))
+        done += len(part)
 
 
-def _read_lis(stream: IO[bytes], chunk_size: int) -> Iterator[_Chunk]:
+def _read_lis(stream: IO[bytes], chunk_size: int, name: str) -> Iterator[_Chunk]:
     reader = pd.read_csv(
         stream,
         header=None,
@@ -370,14 +570,47 @@ def _read_lis(stream: IO[bytes], chunk_size: int) -> Iterator[_Chunk]:
         chunksize=max(1, chunk_size // 8),
         engine="c",
     )
-    for chunk in reader:
-        start = chunk["start"].to_numpy()
-        n = chunk["n"].to_numpy()
-        if len(n) and n.min() < 0:
-            raise ValueError("ARC trace line with a negative request count")
-        total = int(n.sum())
-        offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-        yield _Chunk(key=np.repeat(start, n) + offsets)
+    try:
+        for chunk in reader:
+            start = chunk["start"].to_numpy()
+            n = chunk["n"].to_numpy()
+            if len(n) and n.min() < 0:
+                raise TraceError(f"{name}: ARC trace line with a negative request count")
+            total = int(n.sum())
+            offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+            yield _Chunk(key=np.repeat(start, n) + offsets)
+    except (ValueError, pd.errors.ParserError) as exc:
+        if isinstance(exc, TraceError):
+            raise
+        raise TraceError(f"{name}: not an ARC trace line ('start n 0 reqno'): {exc}") from None
+
+
+class _Prepend(io.RawIOBase):
+    """``head`` followed by the rest of ``stream`` (to give a sniffed line back)."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def _first_null(arr: Any) -> int:
+    import pyarrow.compute as pc
+
+    return int(np.flatnonzero(pc.is_null(arr).to_numpy(zero_copy_only=False))[0])
 
 
 def _read_csv(
@@ -393,112 +626,284 @@ def _read_csv(
     has_header: bool | None,
     delimiter: str,
     keys_only: bool,
+    name: str,
 ) -> Iterator[_Chunk]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first = stream.readline()
+    if not first.strip():
+        return
+    fields = next(csv.reader([first.decode("utf-8").rstrip("\r\n")], delimiter=delimiter))
+    body: Any = stream
+    header_lines = 1
+    labels: dict[str, str] = {}
     if key_col is None:  # cachesim CSV: columns by header name
         if any(c is not None for c in (time_col, size_col, op_col, ttl_col)):
             raise ValueError("time_col/size_col/op_col/ttl_col need key_col (column mapping)")
-        reader = pd.read_csv(
-            stream, sep=delimiter, chunksize=chunk_size, engine="c", keep_default_na=True
-        )
-        names = {"time": "time", "key": "key", "op": "op", "size": "size", "ttl": "ttl"}
-        positions: dict[int, str] = {}
-    else:
-        mapping = {
-            "key": key_col,
-            "time": time_col,
-            "size": size_col,
-            "op": op_col,
-            "ttl": ttl_col,
-        }
-        used = {name: col for name, col in mapping.items() if col is not None}
-        for name, col in used.items():
-            if col < 1:
-                raise ValueError(f"{name}_col is 1-based (libCacheSim style), got {col}")
-        reader = pd.read_csv(
-            stream,
-            sep=delimiter,
-            header=0 if has_header else None,
-            usecols=sorted({c - 1 for c in used.values()}),
-            chunksize=chunk_size,
-            engine="c",
-        )
-        names = {name: f"#{col}" for name, col in used.items()}
-        positions = {col - 1: f"#{col}" for col in used.values()}
-    for chunk in reader:
-        if positions:
-            chunk.columns = pd.Index([positions[i] for i in sorted(positions)])
-        elif "key" not in chunk.columns:
+        column_names = [f.strip() for f in fields]
+        if "key" not in column_names:
             raise ValueError(
                 "CSV trace needs a 'key' column (header time,key[,op,size,ttl]); "
                 "for other CSVs pass key_col= (1-based)"
             )
-        keys, switched = _chunk_keys(mapper, chunk[names["key"]])
-        out = _Chunk(key=keys)
-        if switched:
-            out["_switched"] = np.zeros(0)
-        if not keys_only:
-            if "time" in names and names["time"] in chunk.columns:
-                out["time"] = chunk[names["time"]].to_numpy(dtype=np.float64)
-            if "op" in names and names["op"] in chunk.columns:
-                out["op"] = _ops_from(chunk[names["op"]])
-            if "size" in names and names["size"] in chunk.columns:
-                out["size"] = chunk[names["size"]].to_numpy(dtype=np.int64)
-            if "ttl" in names and names["ttl"] in chunk.columns:
-                out["ttl"] = pd.to_numeric(chunk[names["ttl"]], errors="coerce").to_numpy(
-                    dtype=np.float32
+        wanted = {c: c for c in ("time", "key", "op", "size", "ttl") if c in column_names}
+        labels = {c: repr(c) for c in wanted}
+    else:
+        mapping = {"key": key_col, "time": time_col, "size": size_col, "op": op_col}
+        mapping["ttl"] = ttl_col
+        used = {field: col for field, col in mapping.items() if col is not None}
+        for field, col in used.items():
+            if col < 1:
+                raise ValueError(f"{field}_col is 1-based (libCacheSim style), got {col}")
+            if col > len(fields):
+                raise ValueError(
+                    f"{field}_col={col}, but the first line has {len(fields)} fields "
+                    f"(delimiter {delimiter!r})"
                 )
-        yield out
+        column_names = [f"#{i + 1}" for i in range(len(fields))]
+        wanted = {field: f"#{col}" for field, col in used.items()}
+        labels = {field: f"{field!r} (column {col})" for field, col in used.items()}
+        if not has_header:
+            body = _Prepend(first, stream)
+            header_lines = 0
+    if keys_only:
+        wanted = {"key": wanted["key"]}
+    types = {"key": pa.string(), "time": pa.float64(), "size": pa.int64()}
+    types.update(ttl=pa.float64(), op=pa.string())
+    bad: list[Any] = []
+
+    def on_bad(row: Any) -> str:
+        bad.append(row)
+        return "skip"
+
+    reader = pacsv.open_csv(
+        body,
+        read_options=pacsv.ReadOptions(
+            column_names=column_names, use_threads=False, block_size=_block_size(chunk_size)
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad),
+        convert_options=pacsv.ConvertOptions(
+            column_types={col: types[field] for field, col in wanted.items()},
+            include_columns=list(wanted.values()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    def batches() -> Iterator[Any]:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise _arrow_error(name, exc) from None
+            if bad:
+                row = bad[0]
+                at = f"line {row.number + header_lines}" if row.number is not None else "a line"
+                missing = [
+                    labels[f]
+                    for f, col in wanted.items()
+                    if column_names.index(col) >= row.actual_columns
+                ]
+                what = f": missing {', '.join(missing)}" if missing else ""
+                raise TraceError(
+                    f"{name}: {at} has {row.actual_columns} fields, the header "
+                    f"{row.expected_columns}{what} (truncated file?): {row.text[:80]!r}"
+                )
+            yield batch
+
+    done = 0
+    for part in _rebatch(batches(), chunk_size):
+        yield _csv_chunk(part, wanted, labels, mapper, f"{name}: row {done + 1:,}")
+        done += part.num_rows
+
+
+def _csv_chunk(
+    batch: Any, wanted: dict[str, str], labels: dict[str, str], mapper: _KeyMapper, where: str
+) -> _Chunk:
+    out = _Chunk(key=mapper.text_chunk(batch.column(wanted["key"]), where))
+    for field in ("time", "size", "op"):
+        if field in wanted and batch.column(wanted[field]).null_count:
+            i = _first_null(batch.column(wanted[field]))
+            raise TraceError(
+                f"{where} + {i}: field {labels[field]} is empty (or NA); every request "
+                f"needs a {field}"
+            )
+    if "time" in wanted:
+        out["time"] = batch.column(wanted["time"]).to_numpy().astype(np.float64, copy=False)
+    if "size" in wanted:
+        out["size"] = batch.column(wanted["size"]).to_numpy().astype(np.int64, copy=False)
+    if "op" in wanted:
+        out["op"] = _ops_from(batch.column(wanted["op"]), where)
+    if "ttl" in wanted:
+        ttl = batch.column(wanted["ttl"]).to_numpy(zero_copy_only=False)
+        out["ttl"] = np.asarray(ttl, dtype=np.float32)
+    return out
 
 
 def _read_parquet(
     path: Path, chunk_size: int, mapper: _KeyMapper, keys_only: bool
 ) -> Iterator[_Chunk]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    file = pq.ParquetFile(path)
-    columns = [c for c in ("time", "key", "op", "size", "ttl") if c in file.schema_arrow.names]
+    name = path.name
+    try:
+        file = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise TraceError(f"{name} is not a readable Parquet file (truncated?): {exc}") from None
+    schema = file.schema_arrow
+    columns = [c for c in ("time", "key", "op", "size", "ttl") if c in schema.names]
     if "key" not in columns:
         raise ValueError("Parquet trace needs a 'key' column")
+    key_type = schema.field("key").type
+    if pa.types.is_floating(key_type):
+        raise TraceError(
+            f"{name}: the key column is floating point, where distinct large ids can "
+            "collide; store keys as integers or strings"
+        )
     if keys_only:
         columns = ["key"]
-    for batch in file.iter_batches(batch_size=chunk_size, columns=columns):
-        frame = batch.to_pandas()
-        keys, switched = _chunk_keys(mapper, frame["key"])
-        out = _Chunk(key=keys)
-        if switched:
-            out["_switched"] = np.zeros(0)
-        if "time" in frame:
-            out["time"] = frame["time"].to_numpy(dtype=np.float64)
-        if "op" in frame:
-            out["op"] = _ops_from(frame["op"])
-        if "size" in frame:
-            out["size"] = frame["size"].to_numpy(dtype=np.int64)
-        if "ttl" in frame:
-            out["ttl"] = frame["ttl"].to_numpy(dtype=np.float32)
-        yield out
+    expected = file.metadata.num_rows
+    done = 0
+    try:
+        for batch in file.iter_batches(batch_size=chunk_size, columns=columns):
+            where = f"{name}: row {done + 1:,}"
+            labels = {c: repr(c) for c in columns}
+            for field in ("key", "time", "size", "op"):
+                if field in columns and batch.column(field).null_count:
+                    i = _first_null(batch.column(field))
+                    raise TraceError(f"{where} + {i}: field {field!r} is empty (null)")
+            key = batch.column("key")
+            if pa.types.is_integer(key.type):
+                keys = mapper.int_chunk(key.to_numpy().astype(np.int64, copy=False))
+            else:
+                keys = mapper.text_chunk(key.cast(pa.string()), where)
+            out = _Chunk(key=keys)
+            if "time" in columns:
+                out["time"] = batch.column("time").to_numpy().astype(np.float64, copy=False)
+            if "op" in columns:
+                op = batch.column("op")
+                if pa.types.is_dictionary(op.type):
+                    op = op.cast(pa.string())
+                out["op"] = _ops_from(op, where)
+            if "size" in columns:
+                out["size"] = batch.column("size").to_numpy().astype(np.int64, copy=False)
+            if "ttl" in columns:
+                ttl = batch.column("ttl").to_numpy(zero_copy_only=False)
+                out["ttl"] = np.asarray(ttl, dtype=np.float32)
+            del labels
+            done += batch.num_rows
+            yield out
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise TraceError(f"{name} is truncated or corrupt after row {done:,}: {exc}") from None
+    if done != expected and not keys_only:
+        raise TraceError(f"{name} holds {done:,} rows where its footer says {expected:,}")
+
+
+def _check_sizes(chunk: _Chunk, where: str) -> None:
+    size = chunk.get("size")
+    if size is not None and len(size) and size.min() < 0:
+        i = int(np.flatnonzero(size < 0)[0])
+        raise TraceError(f"{where} + {i}: field 'size' is negative ({int(size[i])})")
+
+
+class _TimeCheck:
+    """Finds empty, non-finite and backwards times across chunks."""
+
+    def __init__(self, times: TimeOrder, name: str) -> None:
+        if times not in ("error", "sort", "keep"):
+            raise ValueError(f"times must be 'error', 'sort' or 'keep', got {times!r}")
+        self.mode = times
+        self.name = name
+        self.last = -np.inf
+        self.row = 0
+        self.sorted = True
+
+    def __call__(self, chunk: _Chunk) -> None:
+        t = chunk.get("time")
+        n = len(chunk["key"])
+        if t is not None and len(t):
+            if t.dtype.kind == "f" and not np.isfinite(t).all():
+                i = int(np.flatnonzero(~np.isfinite(t))[0])
+                raise TraceError(f"{self.name}: row {self.row + i + 1:,}: time is {t[i]}")
+            back = np.flatnonzero(np.diff(t) < 0) + 1
+            if t[0] < self.last:
+                back = np.concatenate(([0], back))
+            if len(back):
+                self.sorted = False
+                if self.mode == "error":
+                    i = int(back[0])
+                    before = t[i - 1] if i else self.last
+                    raise TraceError(
+                        f"{self.name}: row {self.row + i + 1:,}: time goes backwards "
+                        f"({before:g} then {t[i]:g}); pass times='sort' to order the "
+                        "requests by time, or times='keep' to replay them in file order"
+                    )
+            self.last = max(self.last, float(t[-1]))
+        self.row += n
 
 
 def _chunks(
     path: Path, fmt: str, chunk_size: int, mapper: _KeyMapper, options: dict[str, Any]
 ) -> Iterator[_Chunk]:
+    """The raw chunks of a trace; decompression and parse errors become TraceError."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
     keys_only = bool(options.get("keys_only", False))
+    name = path.name
     if fmt == "parquet":
         yield from _read_parquet(path, chunk_size, mapper, keys_only)
         return
     hint = _record_hint(path, fmt)
     if hint is not None:  # no bigger read buffer than the file needs
         chunk_size = max(1, min(chunk_size, hint))
-    with open_stream(path) as stream:
-        if fmt == "oracleGeneral":
-            yield from _read_oracle(stream, chunk_size, keys_only)
-        elif fmt in _BINARY_DTYPES:
-            yield from _read_binary_keys(stream, _BINARY_DTYPES[fmt], chunk_size)
-        elif fmt == "txt":
-            yield from _read_txt(stream, chunk_size, mapper)
-        elif fmt == "lis":
-            yield from _read_lis(stream, chunk_size)
-        else:
-            yield from _read_csv(stream, chunk_size, mapper, **options)
+    try:
+        with open_stream(path) as stream:
+            if fmt == "oracleGeneral":
+                yield from _read_oracle(stream, chunk_size, keys_only, mapper, name)
+            elif fmt in _BINARY_DTYPES:
+                yield from _read_binary_keys(
+                    stream, _BINARY_DTYPES[fmt], chunk_size, mapper, name
+                )
+            elif fmt == "txt":
+                yield from _read_txt(stream, chunk_size, mapper, name)
+            elif fmt == "lis":
+                yield from _read_lis(stream, chunk_size, name)
+            else:
+                yield from _read_csv(stream, chunk_size, mapper, name=name, **options)
+    except EOFError as exc:
+        raise TraceError(f"{name} is truncated: {exc}") from None
+    except (gzip.BadGzipFile, lzma.LZMAError, zlib.error) as exc:
+        raise TraceError(f"{name} is not valid compressed data: {exc}") from None
+    except OSError as exc:
+        if "Invalid data stream" in str(exc):  # bz2
+            raise TraceError(f"{name} is not valid bzip2 data: {exc}") from None
+        raise
+
+
+def _record_hint(path: Path, fmt: str) -> int | None:
+    """The exact request count of an uncompressed fixed-width binary trace.
+
+    A file whose size is not a whole number of records is cut: an error before
+    anything is read.
+    """
+    compression, _ = _split_suffixes(path)
+    if compression is not None:
+        return None
+    width = _ORACLE.itemsize if fmt == "oracleGeneral" else None
+    if fmt in _BINARY_DTYPES:
+        width = _BINARY_DTYPES[fmt].itemsize
+    if width is None:
+        return None
+    size = path.stat().st_size
+    if size % width:
+        raise TraceError(
+            f"{path.name} is truncated: {size:,} bytes is not a whole number of "
+            f"{width}-byte {fmt} records ({size % width} stray bytes)"
+        )
+    return size // width
 
 
 class _Column:
@@ -532,19 +937,6 @@ _COLUMN_DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
-def _record_hint(path: Path, fmt: str) -> int | None:
-    """The exact request count of an uncompressed fixed-width binary trace."""
-    compression, _ = _split_suffixes(path)
-    if compression is not None:
-        return None
-    width = _ORACLE.itemsize if fmt == "oracleGeneral" else None
-    if fmt in _BINARY_DTYPES:
-        width = _BINARY_DTYPES[fmt].itemsize
-    if width is None:
-        return None
-    return path.stat().st_size // width
-
-
 # -- public readers ----------------------------------------------------------------------
 
 
@@ -576,6 +968,20 @@ def _csv_options(
     }
 
 
+def _checked(
+    path: Path,
+    fmt: str,
+    chunk_size: int,
+    mapper: _KeyMapper,
+    options: dict[str, Any],
+    check: _TimeCheck,
+) -> Iterator[_Chunk]:
+    for chunk in _chunks(path, fmt, chunk_size, mapper, options):
+        _check_sizes(chunk, f"{path.name}: row {check.row + 1:,}")
+        check(chunk)
+        yield chunk
+
+
 def iter_trace(
     path: str | os.PathLike[str],
     format: str | None = None,
@@ -589,22 +995,29 @@ def iter_trace(
     has_header: bool | None = None,
     delimiter: str = ",",
     keys_only: bool = False,
+    key_type: KeyType = "auto",
+    times: TimeOrder = "error",
 ) -> Iterator[Workload]:
-    """Yield a trace as consecutive Workload chunks of about ``chunk_size`` requests.
+    """Yield a trace as consecutive Workload chunks of at most ``chunk_size`` requests.
 
-    String keys get ids that are consistent across chunks; each chunk's
-    ``key_names`` holds every name seen so far.  A trace whose first chunks
-    have integer keys and a later one strings is best read with
-    :func:`load_trace`, which renumbers the whole trace.
+    Memory stays at one chunk (plus the names of string keys seen so far), so
+    this is the source for streaming replays and curves.  String keys get ids
+    that are consistent across chunks; each chunk's ``key_names`` is a view of
+    every name seen so far.  ``key_type="auto"`` decides on the first chunk: a
+    non-integer key after integer chunks raises :class:`TraceError` (pass
+    ``key_type="str"``).  ``times="sort"`` needs the whole trace
+    (:func:`load_trace`).
     """
     p = Path(path)
     fmt = _resolve_format(p, format)
+    if times == "sort":
+        raise ValueError("times='sort' needs the whole trace: use load_trace(..., times='sort')")
     options = _csv_options(
         fmt, key_col, time_col, size_col, op_col, ttl_col, has_header, delimiter, keys_only
     )
-    mapper = _KeyMapper()
-    for chunk in _chunks(p, fmt, chunk_size, mapper, options):
-        chunk.pop("_switched", None)
+    mapper = _KeyMapper(key_type, streaming=True)
+    check = _TimeCheck(times, p.name)
+    for chunk in _checked(p, fmt, chunk_size, mapper, options, check):
         copied = {c: np.array(v, dtype=_COLUMN_DTYPES[c]) for c, v in chunk.items()}
         yield Workload(
             copied["key"],
@@ -632,6 +1045,8 @@ def load_trace(
     limit: int | None = None,
     chunk_size: int = _CHUNK,
     name: str | None = None,
+    key_type: KeyType = "auto",
+    times: TimeOrder = "error",
 ) -> Workload:
     """Read a trace file into a Workload (format from the extension unless ``format=``).
 
@@ -639,25 +1054,27 @@ def load_trace(
     read any CSV by column number, like libCacheSim's CSV reader
     (``has_header`` defaults to True, ``delimiter`` to a comma).
     ``keys_only`` skips every other column (8 bytes per request in memory);
-    ``limit`` stops after that many requests.
+    ``limit`` stops after that many requests.  ``key_type``: ``"auto"``
+    (integer ids when every key is a canonical integer, else strings),
+    ``"int"`` (raise on any other key) or ``"str"``.  ``times``: what to do
+    when request times go backwards: ``"error"`` (default), ``"sort"`` (stable
+    sort by time) or ``"keep"`` (file order).  Truncated or malformed files
+    raise :class:`TraceError`.
     """
     p = Path(path)
     fmt = _resolve_format(p, format)
     options = _csv_options(
         fmt, key_col, time_col, size_col, op_col, ttl_col, has_header, delimiter, keys_only
     )
-    mapper = _KeyMapper()
+    mapper = _KeyMapper(key_type)
+    check = _TimeCheck(times, p.name)
     hint = _record_hint(p, fmt)
     if hint is not None and limit is not None:
         hint = min(hint, limit)
     columns: dict[str, _Column] = {}
     ones = 0  # leading rows whose size is 1, not yet materialised (1 is the default)
     count = 0
-    switched_at: int | None = None
-    for chunk in _chunks(p, fmt, chunk_size, mapper, options):
-        if "_switched" in chunk:
-            switched_at = count
-            del chunk["_switched"]
+    for chunk in _checked(p, fmt, chunk_size, mapper, options, check):
         n = len(chunk["key"])
         if limit is not None and count + n > limit:
             n = limit - count
@@ -672,7 +1089,7 @@ def load_trace(
                 columns["size"].append(np.ones(ones, dtype=dtype))
             if column not in columns:
                 if count and column != "size":
-                    raise ValueError(f"column {column!r} is missing from part of the trace")
+                    raise TraceError(f"column {column!r} is missing from part of the trace")
                 columns[column] = _Column(_COLUMN_DTYPES[column], hint)
             columns[column].append(values)
         count += n
@@ -680,23 +1097,26 @@ def load_trace(
             break
     for column, builder in columns.items():
         if builder.n != count:
-            raise ValueError(f"column {column!r} is missing from part of the trace")
+            raise TraceError(f"column {column!r} is missing from part of the trace")
     key = columns["key"].result() if "key" in columns else np.zeros(0, dtype=np.int64)
     names = mapper.key_names()
+    switched_at = mapper.switched_at
     if switched_at:  # integer keys came first: rename everything as strings, in order
         assert names is not None
         raw = np.concatenate(
             [key[:switched_at].astype(str).astype(object), names[key[switched_at:]]]
         )
-        renamed = _KeyMapper()
+        renamed = _KeyMapper("str")
         key = renamed.name_chunk(raw)
         names = renamed.key_names()
+    if names is not None:
+        names = names.copy()
 
     def result(column: str) -> np.ndarray | None:
         builder = columns.get(column)
         return builder.result() if builder is not None else None
 
-    return Workload(
+    workload = Workload(
         key,
         result("time"),
         result("op"),
@@ -705,6 +1125,10 @@ def load_trace(
         names,
         name=name or p.name,
     )
+    if times == "sort" and not check.sorted and workload.time is not None:
+        order = np.argsort(workload.time, kind="stable")
+        workload = workload[order]
+    return workload
 
 
 # -- writers --------------------------------------------------------------------------
