@@ -521,21 +521,24 @@ def _read_txt(
         bad.append(row)
         return "skip"
 
-    reader = pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(
-            column_names=["key"], use_threads=False, block_size=_block_size(chunk_size)
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=_UNIT_SEPARATOR,
-            quote_char=False,
-            escape_char=False,
-            invalid_row_handler=on_bad,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={"key": pa.string()}, strings_can_be_null=False
-        ),
-    )
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=["key"], use_threads=False, block_size=_block_size(chunk_size)
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=_UNIT_SEPARATOR,
+                quote_char=False,
+                escape_char=False,
+                invalid_row_handler=on_bad,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"key": pa.string()}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _arrow_error(name, exc) from None
 
     def arrays() -> Iterator[Any]:
         while True:
@@ -647,7 +650,9 @@ def _read_csv(
                 "CSV trace needs a 'key' column (header time,key[,op,size,ttl]); "
                 "for other CSVs pass key_col= (1-based)"
             )
-        wanted = {c: c for c in ("time", "key", "op", "size", "ttl") if c in column_names}
+        wanted: dict[str, str] = {
+            c: c for c in ("time", "key", "op", "size", "ttl") if c in column_names
+        }
         labels = {c: repr(c) for c in wanted}
     else:
         mapping = {"key": key_col, "time": time_col, "size": size_col, "op": op_col}
@@ -677,19 +682,23 @@ def _read_csv(
         bad.append(row)
         return "skip"
 
-    reader = pacsv.open_csv(
-        body,
-        read_options=pacsv.ReadOptions(
-            column_names=column_names, use_threads=False, block_size=_block_size(chunk_size)
-        ),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad),
-        convert_options=pacsv.ConvertOptions(
-            column_types={col: types[field] for field, col in wanted.items()},
-            include_columns=list(wanted.values()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
+    try:
+        reader = pacsv.open_csv(
+            body,
+            read_options=pacsv.ReadOptions(
+                column_names=column_names, use_threads=False, block_size=_block_size(chunk_size)
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad),
+            convert_options=pacsv.ConvertOptions(
+                column_types={col: types[field] for field, col in wanted.items()},
+                include_columns=list(wanted.values()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _arrow_error(name, exc) from None
+
     def batches() -> Iterator[Any]:
         while True:
             try:
@@ -864,9 +873,7 @@ def _chunks(
             if fmt == "oracleGeneral":
                 yield from _read_oracle(stream, chunk_size, keys_only, mapper, name)
             elif fmt in _BINARY_DTYPES:
-                yield from _read_binary_keys(
-                    stream, _BINARY_DTYPES[fmt], chunk_size, mapper, name
-                )
+                yield from _read_binary_keys(stream, _BINARY_DTYPES[fmt], chunk_size, mapper, name)
             elif fmt == "txt":
                 yield from _read_txt(stream, chunk_size, mapper, name)
             elif fmt == "lis":
