@@ -21,28 +21,45 @@ import numpy as np
 
 from cachesim.sim._kernels import _jit, use_numba
 
-__all__ = ["LruProfile", "ShardsProfile"]
+__all__ = ["DistinctKeys", "LruProfile", "ShardsProfile", "splitmix64"]
 
 _MULT = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
+_PIECE = 1 << 16  # requests handed to a kernel at once: bounds the per-call reservation
 
 
 @_jit
-def _fen_add(fen: Any, row: int, i: int, value: int) -> None:
+def _fen_add(fen: Any, row: int, word: int, value: int) -> None:
     n = fen.shape[1]
-    j = i + 1
+    j = word + 1
     while j <= n:
         fen[row, j - 1] += value
         j += j & -j
 
 
 @_jit
-def _fen_prefix(fen: Any, row: int, i: int) -> Any:
+def _fen_prefix(fen: Any, row: int, word: int) -> Any:
+    """Sum of words ``0..word`` (0 when ``word`` is -1)."""
     total = 0
-    j = i + 1
+    j = word + 1
     while j > 0:
         total += fen[row, j - 1]
         j -= j & -j
     return total
+
+
+@_jit
+def _after(fen: Any, w_at: Any, cls_at: Any, row: int, p: int, total: int, multi: bool) -> Any:
+    """Weight of row ``row`` marked after slot ``p``.
+
+    The Fenwick tree sums whole 64-slot words (it stays small and in cache);
+    the slots of ``p``'s own word are added up directly.
+    """
+    word = p >> 6
+    rest = total - _fen_prefix(fen, row, word - 1)
+    for q in range(word << 6, p + 1):
+        if not multi or cls_at[q] == row:
+            rest -= w_at[q]
+    return rest
 
 
 @_jit
@@ -54,7 +71,7 @@ def _fen_build(fen: Any, key_at: Any, w_at: Any, cls_at: Any, upto: int) -> None
             fen[r, q] = 0
     for q in range(upto):
         if key_at[q] >= 0:
-            fen[cls_at[q], q] += w_at[q]
+            fen[cls_at[q], q >> 6] += w_at[q]
     for r in range(rows):
         for q in range(1, n + 1):
             parent = q + (q & -q)
@@ -76,6 +93,7 @@ def _compact(slot_of: Any, key_at: Any, w_at: Any, cls_at: Any, fen: Any, now: i
             m += 1
     for q in range(m, len(key_at)):
         key_at[q] = -1
+        w_at[q] = 0
     _fen_build(fen, key_at, w_at, cls_at, m)
     return m
 
@@ -84,7 +102,12 @@ def _compact(slot_of: Any, key_at: Any, w_at: Any, cls_at: Any, fen: Any, now: i
 def _lookup(hkeys: Any, hids: Any, key: int, next_id: int) -> int:
     """The id of ``key`` in the open-addressing table; ``next_id`` is stored if it is new."""
     mask = len(hkeys) - 1
-    h = ((int(key) * _MULT) >> 17) & mask
+    shift = 64
+    size = len(hkeys)
+    while size > 1:
+        size >>= 1
+        shift -= 1
+    h = ((int(key) * _MULT) >> shift) & mask  # Fibonacci hashing: the product's top bits
     while True:
         c = hids[h]
         if c < 0:
@@ -165,17 +188,18 @@ def _profile_chunk(
                     above = 0
                     for j in range(m):
                         if tot[j] > 0:
-                            above += tot[j] - _fen_prefix(fen, j, p)
+                            above += _after(fen, w_at, cls_at, j, p, tot[j], m > 1)
                         if j >= own and above + s <= caps[j]:
                             cap_hits[j] += 1
                             cap_bytes[j] += s
                 else:
-                    d = st[2] - _fen_prefix(fen, 0, p)
+                    d = _after(fen, w_at, cls_at, 0, p, st[2], False)
                     hist[d] += 1
                     hist_b[d] += s
             row = cls_at[p]
-            _fen_add(fen, row, p, -w_at[p])
+            _fen_add(fen, row, p >> 6, -w_at[p])
             tot[row] -= w_at[p]
+            w_at[p] = 0
             key_at[p] = -1
             slot_of[c] = -1
             st[2] -= 1
@@ -193,7 +217,7 @@ def _profile_chunk(
         key_at[now] = c
         w_at[now] = w
         cls_at[now] = row
-        _fen_add(fen, row, now, w)
+        _fen_add(fen, row, now >> 6, w)
         tot[row] += w
         st[2] += 1
         st[1] = now + 1
@@ -219,7 +243,7 @@ class _StackState:
         self.key_at = np.full(512, -1, dtype=np.int64)
         self.w_at = np.zeros(512, dtype=np.int64)
         self.cls_at = np.zeros(512, dtype=np.int64)
-        self.fen = np.zeros((rows, 512), dtype=np.int64)
+        self.fen = np.zeros((rows, 512 // 64), dtype=np.int64)
         self.tot = np.zeros(rows, dtype=np.int64)
 
     @property
@@ -239,12 +263,12 @@ class _StackState:
             self.hids = np.full(size, -1, dtype=np.int64)
             _rehash(keys, ids, self.hkeys, self.hids)
         if len(self.key_at) < 2 * need:
-            size = max(2 * need, 2 * len(self.key_at))
+            size = -(-max(2 * need, 2 * len(self.key_at)) // 64) * 64
             now = int(self.st[1])
             self.key_at = _grow(self.key_at, size, -1)
             self.w_at = _grow(self.w_at, size, 0)
             self.cls_at = _grow(self.cls_at, size, 0)
-            self.fen = np.zeros((self.rows, len(self.key_at)), dtype=np.int64)
+            self.fen = np.zeros((self.rows, len(self.key_at) // 64), dtype=np.int64)
             _fen_build(self.fen, self.key_at, self.w_at, self.cls_at, now)
 
     def nbytes(self) -> int:
@@ -306,6 +330,16 @@ class LruProfile:
         self, keys: np.ndarray, sizes: np.ndarray | None = None, ops: np.ndarray | None = None
     ) -> None:
         """Feed the next requests (int64 keys; optional sizes and op codes)."""
+        for start in range(0, len(keys), _PIECE):  # state grows by distinct keys, not input
+            stop = start + _PIECE
+            self._update(
+                keys[start:stop],
+                None if sizes is None else sizes[start:stop],
+                None if ops is None else ops[start:stop],
+            )
+        self.chunks += 1
+
+    def _update(self, keys: np.ndarray, sizes: np.ndarray | None, ops: np.ndarray | None) -> None:
         n = len(keys)
         if n == 0:
             return
@@ -344,7 +378,6 @@ class LruProfile:
             self.cnt,
         )
         self.seen += n
-        self.chunks += 1
 
     @property
     def reads(self) -> int:
@@ -375,6 +408,31 @@ class LruProfile:
     def nbytes(self) -> int:
         """Memory held by the profile (grows with distinct keys, not with requests)."""
         return self.state.nbytes() + self.hist.nbytes + self.hist_b.nbytes
+
+
+@_jit
+def _count_new(keys: Any, hkeys: Any, hids: Any, st: Any) -> None:
+    for i in range(len(keys)):
+        if _lookup(hkeys, hids, keys[i], st[0]) == st[0]:
+            st[0] += 1
+
+
+class DistinctKeys:
+    """Counts the distinct keys of a stream (memory: a hash table of the keys)."""
+
+    def __init__(self, engine: str = "auto") -> None:
+        self.state = _StackState(1)
+        self._kernel = _python(_count_new, engine)
+
+    def update(self, keys: np.ndarray) -> None:
+        for start in range(0, len(keys), _PIECE):
+            piece = np.ascontiguousarray(keys[start : start + _PIECE], dtype=np.int64)
+            self.state.reserve(len(piece))
+            self._kernel(piece, self.state.hkeys, self.state.hids, self.state.st)
+
+    @property
+    def count(self) -> int:
+        return self.state.distinct
 
 
 # -- SHARDS ------------------------------------------------------------------------------
@@ -461,8 +519,9 @@ def _shards_chunk(
                 hn[0] -= 1
                 p = slot_of[gone]
                 if p >= 0:
-                    _fen_add(fen, 0, p, -1)
+                    _fen_add(fen, 0, p >> 6, -1)
                     tot[0] -= 1
+                    w_at[p] = 0
                     key_at[p] = -1
                     st[2] -= 1
                 slot_of[gone] = -2  # never sampled again: its hash is at the threshold
@@ -479,12 +538,13 @@ def _shards_chunk(
         counted = op == 0 and positions[i] >= warmup
         if p >= 0:
             if counted:
-                d = np.int64(np.float64(st[2] - _fen_prefix(fen, 0, p)) / fs[1])
+                d = np.int64(np.float64(_after(fen, w_at, cls_at, 0, p, st[2], False)) / fs[1])
                 if d >= len(hist):
                     return i
                 hist[d] += 1.0 / fs[2]
-            _fen_add(fen, 0, p, -1)
+            _fen_add(fen, 0, p >> 6, -1)
             tot[0] -= 1
+            w_at[p] = 0
             key_at[p] = -1
             slot_of[c] = -1
             st[2] -= 1
@@ -499,7 +559,7 @@ def _shards_chunk(
         key_at[now] = c
         w_at[now] = 1
         cls_at[now] = 0
-        _fen_add(fen, 0, now, 1)
+        _fen_add(fen, 0, now >> 6, 1)
         tot[0] += 1
         st[2] += 1
         st[1] = now + 1
@@ -566,6 +626,12 @@ class ShardsProfile:
 
     def update(self, keys: np.ndarray, ops: np.ndarray | None = None) -> None:
         """Feed the next requests (int64 keys; optional op codes)."""
+        for start in range(0, len(keys), _PIECE):  # the threshold drops between pieces
+            stop = start + _PIECE
+            self._update(keys[start:stop], None if ops is None else ops[start:stop])
+        self.chunks += 1
+
+    def _update(self, keys: np.ndarray, ops: np.ndarray | None) -> None:
         n = len(keys)
         if n == 0:
             return
@@ -617,7 +683,6 @@ class ShardsProfile:
             if done < len(sub_keys):  # a scaled distance beyond the histogram: grow it
                 self.hist = _grow(self.hist, 2 * len(self.hist), 0.0)
         self.seen += n
-        self.chunks += 1
 
     def hits(self, capacities: Any) -> tuple[np.ndarray, float]:
         """Estimated hits at each capacity (SHARDS_adj applied) and the expected sample size.
