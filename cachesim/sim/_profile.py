@@ -351,7 +351,8 @@ class LruProfile:
         keys = np.ascontiguousarray(keys, dtype=np.int64)
         self.has_sizes = self.has_sizes or sizes is not None
         size_arr = np.ascontiguousarray(sizes, dtype=np.int64) if sizes is not None else keys[:1]
-        op_arr = np.ascontiguousarray(ops, dtype=np.uint8) if ops is not None else np.zeros(1, np.uint8)
+        no_ops = np.zeros(1, np.uint8)
+        op_arr = np.ascontiguousarray(ops, dtype=np.uint8) if ops is not None else no_ops
         self._kernel(
             keys,
             size_arr,

@@ -63,7 +63,7 @@ DEFAULT_FRACTIONS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.2, 0.4, 0.8)
 #: Keys kept by fixed-size SHARDS unless ``max_samples=`` says otherwise.
 DEFAULT_MAX_SAMPLES = 16_384
 #: Smallest scaled-down cache (in entries) a miniature simulation runs.
-DEFAULT_MIN_SCALED = 2_000
+DEFAULT_MIN_SCALED = 4_000
 #: Independent samples behind a sampled curve (their spread is the ``error`` column).
 DEFAULT_REPLICATES = 4
 
@@ -225,11 +225,7 @@ def miss_ratio_curve(
     if read:
         raise ValueError("read= options apply to a trace path")
     if sizes is None:
-        capacities = (
-            default_sizes(workload)
-            if unit == "objects"
-            else _byte_ladder(workload)
-        )
+        capacities = default_sizes(workload) if unit == "objects" else _byte_ladder(workload)
     else:
         capacities = [int(resolve_capacity(workload, s, unit) or 0) for s in sizes]
     has_ttls = workload.ttl is not None and bool(np.isfinite(workload.ttl).any())
@@ -260,10 +256,10 @@ def miss_ratio_curve(
             options=options,
         )
     if method == "shards":
-        profiles = _shards_profiles(sample_rate, max_samples, replicates, seed, warmup, engine)
-        for profile in profiles:
-            profile.update(workload.key, workload.op)
-        return _shards_frame(profiles, capacities)
+        samplers = _shards_profiles(sample_rate, max_samples, replicates, seed, warmup, engine)
+        for sampler in samplers:
+            sampler.update(workload.key, workload.op)
+        return _shards_frame(samplers, capacities)
     # exact LRU
     if unit == "bytes":
         profile = LruProfile("bytes", capacities, warmup=warmup, engine=engine)
@@ -405,9 +401,7 @@ def _shards_frame(profiles: list[ShardsProfile], capacities: Sequence[int]) -> p
 # -- MINISIM ---------------------------------------------------------------------------------
 
 
-def _scaled_rates(
-    capacities: Sequence[int], sample_rate: float, min_scaled: float
-) -> list[float]:
+def _scaled_rates(capacities: Sequence[int], sample_rate: float, min_scaled: float) -> list[float]:
     """Per capacity, the sampling rate that keeps at least ``min_scaled`` of it (capped at 1)."""
     return [min(1.0, max(sample_rate, min_scaled / c)) if c > 0 else 1.0 for c in capacities]
 
@@ -417,6 +411,22 @@ def _minisim_rate(sample_rate: float | None) -> float:
     if not 0 < rate <= 1:
         raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate!r}")
     return rate
+
+
+def _adjusted(result: Any, rate: float, reads: int, read_bytes: int) -> tuple[float, float]:
+    """A miniature run's hit and byte hit ratio with the SHARDS_adj correction.
+
+    The sample holds more or fewer reads than ``rate * reads`` mostly because
+    it caught more or fewer of the very frequent keys, which hit at any size:
+    the difference is counted as hits (Waldspurger et al., FAST'15).
+    """
+    expected = rate * reads
+    expected_bytes = rate * read_bytes
+    hits = result.hits + expected - result.requests
+    hit_bytes = result.bytes_hit + expected_bytes - result.bytes_requested
+    ratio = min(1.0, max(0.0, hits / expected)) if expected > 0 else 0.0
+    byte_ratio = min(1.0, max(0.0, hit_bytes / expected_bytes)) if expected_bytes > 0 else 0.0
+    return ratio, byte_ratio
 
 
 def _mean_size(workload: Workload) -> float:
@@ -444,6 +454,12 @@ def _minisim(
     per_entry = _mean_size(workload) if unit == "bytes" else 1.0
     rates = _scaled_rates(capacities, base, min_scaled * per_entry)
     hashes = [splitmix64(workload.key, seed + r) for r in range(replicates)]
+    reads = workload.op[warmup:] == OP_GET if workload.op is not None else None
+    total_reads = int(np.count_nonzero(reads)) if reads is not None else len(workload) - warmup
+    read_sizes = workload.sizes[warmup:] if unit == "bytes" else None
+    if read_sizes is not None and reads is not None:
+        read_sizes = read_sizes[reads]
+    total_bytes = int(read_sizes.sum()) if read_sizes is not None else total_reads
     hit, byte_hit, error, sampled = [], [], [], 0
     name = policy
     for capacity, rate in zip(capacities, rates, strict=True):
@@ -474,7 +490,7 @@ def _minisim(
                 **options,
             )
             name = result.policy
-            runs.append((result.hit_ratio, result.byte_hit_ratio))
+            runs.append(_adjusted(result, rate, max(0, total_reads), total_bytes))
         values = np.asarray(runs)
         hit.append(float(values[:, 0].mean()))
         byte_hit.append(float(values[:, 1].mean()))
@@ -506,7 +522,7 @@ def _absolute(sizes: Sequence[float] | None, method: str, unit: str) -> list[int
     fractional = [s for s in sizes if isinstance(s, float) and not float(s).is_integer()]
     if not fractional:
         return [int(s) for s in sizes]
-    if method == "exact" and unit == "objects" or method == "shards":
+    if (method == "exact" and unit == "objects") or method == "shards":
         return None
     raise ValueError(
         f"a streamed {method} curve in {unit} needs absolute capacities: shares of the "
@@ -565,16 +581,16 @@ def _streamed(
         frame.attrs["workload"] = name
         return frame
     if method == "shards":
-        profiles = _shards_profiles(sample_rate, max_samples, replicates, seed, warmup, engine)
+        samplers = _shards_profiles(sample_rate, max_samples, replicates, seed, warmup, engine)
         distinct = DistinctKeys(engine)
         for chunk in chunks_of(source, read):
             _no_ttls(chunk, method)
             if capacities is None:
                 distinct.update(chunk.key)
-            for profile in profiles:
-                profile.update(chunk.key, chunk.op)
+            for sampler in samplers:
+                sampler.update(chunk.key, chunk.op)
         caps = capacities if capacities is not None else _resolve_at_end(sizes, distinct.count)
-        frame = _shards_frame(profiles, caps)
+        frame = _shards_frame(samplers, caps)
         frame.attrs["workload"] = name
         return frame
     assert capacities is not None
@@ -597,25 +613,38 @@ def _streamed(
             replay = StoreReplay(scaled, policy, ttl, unit=unit, warmup=warmup, **options)
             runs.append((i, rate, salt, replay))
     salts_used = sorted({salt for _, rate, salt, _ in runs if rate < 1.0})
+    seen = total_reads = total_bytes = 0
     for chunk in chunks_of(source, read):
+        counted = np.arange(seen, seen + len(chunk)) >= warmup
+        if chunk.op is not None:
+            counted &= chunk.op == OP_GET
+        seen += len(chunk)
+        total_reads += int(np.count_nonzero(counted))
+        if unit == "bytes" and chunk.size is not None:
+            total_bytes += int(chunk.size[counted].sum())
+        else:
+            total_bytes += int(np.count_nonzero(counted))
         hashes = {salt: splitmix64(chunk.key, salt).astype(np.float64) for salt in salts_used}
         for _, rate, salt, replay in runs:
             select = None if rate >= 1.0 else hashes[salt] < rate * 2.0**64
             replay.update(chunk, select)
-    results: dict[int, list[Any]] = {}
-    for i, _, _, replay in runs:
-        results.setdefault(i, []).append(replay.result(name))
-    hit = [float(np.mean([r.hit_ratio for r in results[i]])) for i in range(len(capacities))]
-    byte_hit = [
-        float(np.mean([r.byte_hit_ratio for r in results[i]])) for i in range(len(capacities))
-    ]
+    results: dict[int, list[tuple[float, float]]] = {}
+    for i, rate, _, replay in runs:
+        result = replay.result(name)
+        pair = (
+            (result.hit_ratio, result.byte_hit_ratio)
+            if rate >= 1.0
+            else _adjusted(result, rate, total_reads, total_bytes)
+        )
+        results.setdefault(i, []).append(pair)
+    values = [np.asarray(results[i]) for i in range(len(capacities))]
+    hit = [float(v[:, 0].mean()) for v in values]
+    byte_hit = [float(v[:, 1].mean()) for v in values]
     extra: dict[str, Any] = {"byte_hit_ratio": byte_hit} if unit == "bytes" else {}
     if method == "minisim":
         extra["error"] = [
-            float(_standard_error(np.asarray([[r.hit_ratio] for r in results[i]]))[0])
-            if rates[i] < 1.0
-            else 0.0
-            for i in range(len(capacities))
+            float(_standard_error(v[:, :1])[0]) if rates[i] < 1.0 else 0.0
+            for i, v in enumerate(values)
         ]
     policy_name = runs[0][3].policy if runs else policy
     return _frame(

@@ -173,9 +173,7 @@ class StoreReplay:
 
     def result(self, workload_name: str = "") -> SimulationResult:
         """The counts so far, as :func:`~cachesim.sim.engine.simulate` reports them."""
-        hits, misses, _, _, writes, deletes, b_req, b_hit, reads = (
-            int(c) for c in self.counters
-        )
+        hits, misses, _, _, writes, deletes, b_req, b_hit, reads = (int(c) for c in self.counters)
         if self._started:
             evictions = self.store.evictions - self._ev0
             expirations = self.store.expirations - self._ex0
@@ -224,9 +222,9 @@ def simulate_stream(
     """
     if policy.lower() in ("opt", "belady", "optimal", "clairvoyant"):
         raise ValueError("opt needs the whole future of the trace; load it and use simulate()")
-    if capacity is not None and (isinstance(capacity, float) and not capacity.is_integer()):
+    if isinstance(capacity, float) and not float(capacity).is_integer():
         raise ValueError("a streamed replay needs an absolute capacity (entries or bytes)")
-    if isinstance(warmup, float) and not warmup.is_integer():
+    if isinstance(warmup, float) and not float(warmup).is_integer():
         raise ValueError("a streamed replay needs warmup as a request count")
     if ttl is not None and not ttl > 0:
         raise ValueError(f"ttl must be positive seconds or None, got {ttl!r}")
