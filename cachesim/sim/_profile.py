@@ -24,7 +24,7 @@ from cachesim.sim._kernels import _jit, use_numba
 __all__ = ["DistinctKeys", "LruProfile", "ShardsProfile", "splitmix64"]
 
 _MULT = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
-_PIECE = 1 << 16  # requests handed to a kernel at once: bounds the per-call reservation
+_PIECE = 1 << 13  # requests handed to a kernel at once: bounds the per-call reservation
 
 
 @_jit
@@ -242,7 +242,7 @@ class _StackState:
         self.slot_of = np.full(256, -1, dtype=np.int64)
         self.key_at = np.full(512, -1, dtype=np.int64)
         self.w_at = np.zeros(512, dtype=np.int64)
-        self.cls_at = np.zeros(512, dtype=np.int64)
+        self.cls_at = np.zeros(512, dtype=np.uint8)  # size class (bytes mode)
         self.fen = np.zeros((rows, 512 // 64), dtype=np.int64)
         self.tot = np.zeros(rows, dtype=np.int64)
 
@@ -308,6 +308,8 @@ class LruProfile:
             if capacities is None:
                 raise ValueError("a byte curve needs its capacities up front")
             caps = np.asarray(capacities, dtype=np.int64)
+            if len(caps) > 250:
+                raise ValueError("a one-pass byte curve takes at most 250 capacities")
             self.order = np.argsort(caps, kind="stable")
             self.caps = caps[self.order]
         else:
