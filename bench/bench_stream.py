@@ -105,15 +105,28 @@ def main() -> None:
     if not path.exists():
         started = time.perf_counter()
         write_trace(path, args.requests, args.keys, args.alpha, seed=1)
-        print(f"wrote {path} ({path.stat().st_size / 2**30:.1f} GiB) in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"wrote {path} ({path.stat().st_size / 2**30:.1f} GiB) in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     print(f"load_trace estimate: {24 * args.requests / 2**30:.1f} GiB of columns", flush=True)
     try:
         for what in args.only.split(","):
             out = subprocess.run(
-                [sys.executable, "-c", CHILD, str(path), what, str(args.keys),
-                 str(args.replay_requests)],
-                check=True, capture_output=True, text=True, env=os.environ.copy(),
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    str(path),
+                    what,
+                    str(args.keys),
+                    str(args.replay_requests),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=os.environ.copy(),
             )
             result = json.loads(out.stdout.strip().splitlines()[-1])
             result["peak_rss_mib"] = round(result.pop("peak_rss") / 2**20)

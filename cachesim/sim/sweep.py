@@ -95,7 +95,7 @@ def _resolve(
     workers = max(1, min(max_workers or cpus, points))
     if isinstance(executor, Executor):
         return "given", workers
-    if _is_dask_client(executor):
+    if _is_DaskClient(executor):
         return "dask", workers
     choice = executor or "auto"
     if choice == "processes":
@@ -217,7 +217,7 @@ def sweep(
     bar = _progress(len(points), progress)
     try:
         if how == "dask":
-            with _dask_client(executor, workers) as client:
+            with _DaskClient(executor, workers) as client:
                 shipped = client.scatter(workload, broadcast=True)
                 futures = {
                     client.submit(_simulate_point, shipped, p, options, pure=False): i
@@ -425,7 +425,7 @@ def _sweep_traces(
             for i, a in enumerate(args):
                 record(i, _guarded_trace(_run_trace, labels[i], *a))
         elif how == "dask":
-            with _dask_client(executor, workers) as client:
+            with _DaskClient(executor, workers) as client:
                 futures = {}
                 for i, a in enumerate(args):
                     trace: Any = a[1]
@@ -477,12 +477,12 @@ def _guarded_trace(fn: Callable[..., Any], label: str, *args: Any) -> Any:
 # -- Dask -------------------------------------------------------------------------------------
 
 
-def _is_dask_client(value: Any) -> bool:
+def _is_DaskClient(value: Any) -> bool:
     kind = type(value)
     return kind.__name__ == "Client" and kind.__module__.startswith("distributed")
 
 
-class _dask_client:  # noqa: N801 - used as a context manager, like a function
+class _DaskClient:
     """The client to run on: the one given, the current one, or a local cluster for the call."""
 
     def __init__(self, executor: Any, workers: int) -> None:
@@ -492,12 +492,13 @@ class _dask_client:  # noqa: N801 - used as a context manager, like a function
 
     def __enter__(self) -> Any:
         try:
-            import distributed
+            import distributed as dask_distributed
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "executor='dask' needs dask.distributed: pip install 'cachesim[cluster]'"
             ) from exc
-        if _is_dask_client(self.executor):
+        distributed: Any = dask_distributed  # untyped package
+        if _is_DaskClient(self.executor):
             return self.executor
         try:
             return distributed.get_client()
@@ -519,7 +520,8 @@ class _dask_client:  # noqa: N801 - used as a context manager, like a function
 
 
 def _dask_completed(futures: dict[Any, int]) -> Iterable[tuple[Any, int]]:
-    from distributed import as_completed as dask_as_completed
+    import distributed
 
-    for future in dask_as_completed(list(futures)):
+    completed: Any = distributed.as_completed  # untyped
+    for future in completed(list(futures)):
         yield future, futures[future]

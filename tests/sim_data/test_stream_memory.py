@@ -67,8 +67,9 @@ def test_streamed_shards_and_replay_memory_stays_flat(tmp_path: Path) -> None:
         path = _key_trace(tmp_path / f"{n}.bin", n)
         read = {"format": "int64be", "chunk_size": 20_000}
         peak, frame = _peak(
-            lambda p=path, r=read: miss_ratio_curve(p, [10, 100], method="shards",
-                                                    max_samples=500, read=r)
+            lambda p=path, r=read: miss_ratio_curve(
+                p, [10, 100], method="shards", max_samples=500, read=r
+            )
         )
         assert frame.attrs["requests"] == n
         shards.append(peak)

@@ -45,14 +45,17 @@ def _stable(frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_directory_sweep_is_one_tidy_frame(trace_dir: Path) -> None:
     assert [p.name for p in find_traces(trace_dir)] == [
-        "a.oracleGeneral.bin", "b.csv.zst", "c.txt.gz"
+        "a.oracleGeneral.bin",
+        "b.csv.zst",
+        "c.txt.gz",
     ]
     frame = sweep(trace_dir, **GRID, executor="serial", progress=False)
     assert list(frame.columns[:4]) == ["trace", "policy", "capacity", "ttl"]
     assert {"hit_ratio", "byte_hit_ratio", "miss_ratio", "evictions"} <= set(frame.columns)
-    assert frame["trace"].tolist() == ["a.oracleGeneral.bin"] * 4 + ["b.csv.zst"] * 4 + [
-        "nested/c.txt.gz"
-    ] * 4
+    assert (
+        frame["trace"].tolist()
+        == ["a.oracleGeneral.bin"] * 4 + ["b.csv.zst"] * 4 + ["nested/c.txt.gz"] * 4
+    )
     from cachesim.sim import load_trace
 
     b = load_trace(trace_dir / "b.csv.zst")
