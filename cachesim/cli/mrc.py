@@ -30,14 +30,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     curve.add_argument(
         "--method",
-        choices=("exact", "shards", "simulate"),
+        choices=("exact", "shards", "minisim", "simulate"),
         default="exact",
-        help="exact (LRU, one pass), shards (sampled LRU) or simulate (any policy)",
+        help="exact (LRU, one pass), shards (sampled LRU), minisim (sampled replay, any "
+        "policy) or simulate (any policy)",
     )
     curve.add_argument(
-        "--sample-rate", type=float, default=0.01, help="SHARDS sampling rate (default 0.01)"
+        "--sample-rate",
+        type=float,
+        default=None,
+        help="sampling rate (shards: default a fixed-size sample of 16,384 keys; "
+        "minisim: default 0.01)",
     )
-    curve.add_argument("--policy", default="lru", help="policy for --method simulate")
+    curve.add_argument("--policy", default="lru", help="policy for --method simulate/minisim")
     curve.add_argument("--ttl", type=float, metavar="S", help="default TTL (--method simulate)")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.add_argument("--plot", metavar="FILE.png", help="also save a plot of the curve")
@@ -80,16 +85,24 @@ def run(args: argparse.Namespace) -> int:
                 frame["capacity"], frame["hit_ratio"], frame["miss_ratio"], strict=True
             )
         ]
+        if "error" in frame.columns:  # sampled curves: standard error of each estimate
+            for row, err in zip(rows, frame["error"], strict=True):
+                row["error"] = float(err)
         print(json.dumps(rows, indent=2))
         return 0
     method = frame.attrs.get("method", args.method)
     rate = frame.attrs.get("sample_rate")
-    detail = f", sample rate {rate:g}" if method == "shards" and rate is not None else ""
+    sampled = method in ("shards", "minisim")
+    detail = f", sample rate {rate:g}" if sampled and rate is not None else ""
     print(f"workload   {workload.name}: {len(workload):,} requests, {workload.n_unique:,} keys")
     print(f"curve      {frame.attrs.get('policy', 'lru')}, {method}{detail}\n")
     print(f"{'capacity':>12} {'hit ratio':>10} {'miss ratio':>11}")
-    for c, h, m in zip(frame["capacity"], frame["hit_ratio"], frame["miss_ratio"], strict=True):
-        print(f"{int(c):>12,} {h:>10.4f} {m:>11.4f}")
+    errors = frame["error"] if "error" in frame.columns else [None] * len(frame)
+    for c, h, m, e in zip(
+        frame["capacity"], frame["hit_ratio"], frame["miss_ratio"], errors, strict=True
+    ):
+        note = f"  ± {e:.4f} (standard error)" if e is not None else ""
+        print(f"{int(c):>12,} {h:>10.4f} {m:>11.4f}{note}")
     if args.plot:
         print(f"\nplot saved to {args.plot}")
     return 0

@@ -203,6 +203,17 @@ def plot_mrc(
             color=_color(i),
             label=label,
         )
+        if "error" in frame.columns:  # sampled curves: a band of two standard errors
+            band = 2 * frame["error"].fillna(0.0)
+            ax.fill_between(
+                frame["capacity"],
+                frame["hit_ratio"] - band,
+                frame["hit_ratio"] + band,
+                color=_color(i),
+                alpha=0.2,
+                lw=0,
+                label=f"{label} ±2 standard errors",
+            )
         sizes += [float(v) for v in frame["capacity"]]
     if opt is not None:
         frame = _frame(opt).sort_values("capacity")
