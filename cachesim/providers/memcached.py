@@ -18,7 +18,7 @@ the same on it:
   keys with ``lru_crawler metadump hash`` (memcached >= 1.6.10; a walk of the hash
   table that visits every item present for the whole walk once), match them with
   Redis glob semantics in Python (:func:`cachesim.keys.compile_glob`) and delete the
-  matches one acknowledged ``delete`` at a time, so counts are exact.  The walk
+  matches with acknowledged ``delete`` commands, so counts are exact.  The walk
   covers the whole server: its cost grows with everything stored there.
 * **Item size** is capped by the server's ``-I`` (1 MiB by default):
   ``max_value_bytes`` is declared below it, and :meth:`initialize` warns when the
