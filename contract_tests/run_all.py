@@ -143,8 +143,11 @@ def _servers(names: set[str]) -> Iterator[dict[str, str]]:
         if "memcached" in names:
             from cachesim.gateway.memcached_server import MemcachedServerNotFound, memcached_server
 
+            # With SASL on, the run also checks that the password never leaks (SEC-1).
+            login = ("cachesim", f"contract-{os.urandom(6).hex()}")
             try:
-                found["MEMCACHED_URL"] = stack.enter_context(memcached_server()).url
+                memcached = stack.enter_context(memcached_server(credentials=login))
+                found["MEMCACHED_URL"] = memcached.url
             except MemcachedServerNotFound as exc:
                 if in_ci():
                     raise SystemExit(f"CI=true but no memcached is available: {exc}") from None
