@@ -183,3 +183,15 @@ def test_urls_default_to_port_11211_and_accept_unix_sockets() -> None:
     assert MemcachedProvider("memcached://[::1]:11311")._target.host == "::1"
     assert MemcachedProvider("memcached+unix:///run/mc.sock")._target.path == "/run/mc.sock"
     assert MemcachedProvider("unix:///run/mc.sock")._target.path == "/run/mc.sock"
+
+
+def test_settings_keep_the_memcached_url_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cachesim.settings import CacheSettings, environment_summary
+
+    url = "memcached://app:s3cr3t-pw@cache.local:11211"
+    settings = CacheSettings(CACHE_PROVIDER="memcached", MEMCACHED_URL=url)
+    assert "s3cr3t-pw" not in repr(settings) and "s3cr3t-pw" not in str(settings.model_dump())
+    assert settings.memcached_url is not None
+    assert settings.memcached_url.get_secret_value() == url
+    monkeypatch.setenv("MEMCACHED_URL", url)
+    assert environment_summary()["MEMCACHED_URL"] == "memcached://***@cache.local:11211"
