@@ -9,6 +9,7 @@ resumable: any split of a trace into chunks gives the counts of the whole.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -93,9 +94,16 @@ def test_chunks_resume_where_the_last_one_stopped(policy: str, engine: str) -> N
     w = Workload(w.key * 1_000_003 - 7, w.time, w.op, w.size, w.ttl)  # sparse raw keys
     whole = simulate(w, 1_500, policy, 6.0, unit="bytes", engine=engine, warmup=200, window=250)  # type: ignore[arg-type]
     cuts = [0, 1, 700, 701, 2_222, 4_999, 5_000]
-    chunks = [w[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    chunks = [w[a:b] for a, b in itertools.pairwise(cuts)]
     chunked = simulate(
-        iter(chunks), 1_500, policy, 6.0, unit="bytes", engine=engine, warmup=200, window=250  # type: ignore[arg-type]
+        iter(chunks),
+        1_500,
+        policy,
+        6.0,
+        unit="bytes",
+        engine=engine,
+        warmup=200,
+        window=250,  # type: ignore[arg-type]
     )
     assert _counts(chunked) == _counts(whole)
     assert chunked.windows is not None and chunked.windows.equals(whole.windows)
