@@ -56,8 +56,8 @@ MISSING: Final[Any] = _Missing()
 class AdmissionFilter(Protocol):
     """Decides whether a new entry may enter a store (TinyLFU, Bloom filter, size ...).
 
-    ``record`` sees every read and write of a key; ``admit`` is asked for each
-    new entry the policy would store.
+    ``record`` sees every read of a key (``get``, with the cached size, 1 if
+    absent); ``admit`` is asked for each new entry the policy would store.
     """
 
     def record(self, key: Any, size: int) -> None:
@@ -139,6 +139,8 @@ class EntryStore(Generic[K, V]):
 
     def get(self, key: K, now: float) -> V:
         """Return the live value of ``key`` (counting a hit for the policy) or MISSING."""
+        if self.admission is not None:
+            self.admission.record(key, self._sizes.get(key, 1))
         values = self._values
         if key not in values:
             return MISSING  # type: ignore[no-any-return]

@@ -42,7 +42,7 @@ import pandas as pd
 from cachesim.policies import MISSING, NEVER, OFFLINE, POLICIES, EntryStore, resolve_policy
 from cachesim.sim import _kernels, kernels
 from cachesim.sim.result import SimulationResult
-from cachesim.sim.workload import OP_DELETE, OP_GET, OP_SET, Workload
+from cachesim.sim.workload import OP_GET, OP_SET, Workload
 
 __all__ = [
     "OFFLINE_POLICIES",
@@ -289,7 +289,6 @@ class Simulation:
         self._mode = ""  # "plain", "kernel" or "store", fixed by the first chunk
         self._keymap: Any = None
         self._counters = np.zeros(kernels.N_COUNTERS, dtype=np.int64)
-        self._fcounters = np.zeros(kernels.N_FCOUNTERS, dtype=np.float64)
 
     # -- feeding ----------------------------------------------------------------------
     def feed(
@@ -299,14 +298,15 @@ class Simulation:
         codes: np.ndarray | None = None,
         n_keys: int | None = None,
         next_read: tuple[np.ndarray, np.ndarray] | None = None,
-        penalty: np.ndarray | None = None,
+        outcomes: np.ndarray | None = None,
     ) -> None:
         """Replay ``chunk`` (continuing from earlier chunks).
 
         ``codes``/``n_keys`` pass dense key ids the caller already has (then
         every chunk must come with them); ``next_read`` is ``(index, time)`` of
         each request's next read, for offline policies (``NEVER``/``inf`` for
-        none); ``penalty`` is a per-request miss cost for the weighted counts.
+        none).  ``outcomes`` (uint8, one per request) receives 1 for a hit, 0
+        for a miss and 2 for a write or delete.
         """
         n = len(chunk)
         if not self._mode:
@@ -315,12 +315,14 @@ class Simulation:
             raise ValueError(
                 f"policy {self.policy!r} needs the future: pass the whole trace to simulate()"
             )
-        if penalty is not None and len(penalty) != n:
-            raise ValueError(f"penalty has {len(penalty)} values for {n} requests")
-        if self._mode == "plain" and penalty is not None:
-            raise ValueError("a penalty must come with the first chunk too")
+        if outcomes is not None and (len(outcomes) != n or outcomes.dtype != np.uint8):
+            raise ValueError(f"outcomes must be a uint8 array of {n} values")
         self.name = self.name or chunk.name
-        flags = np.full(n, 2, dtype=np.uint8) if self._windows is not None else None
+        flags = outcomes
+        if flags is None and self._windows is not None:
+            flags = np.empty(n, dtype=np.uint8)
+        if flags is not None:
+            flags[:] = 2
         started = time.perf_counter()
         if self._mode == "plain":
             self._check_plain(chunk)
@@ -343,9 +345,9 @@ class Simulation:
             elif n_keys is None:
                 n_keys = int(codes.max()) + 1 if n else 0
             if self._mode == "kernel":
-                self._feed_kernel(chunk, codes, n_keys, next_read, penalty, flags)
+                self._feed_kernel(chunk, codes, n_keys, next_read, flags)
             else:
-                self._feed_store(chunk, codes, next_read, penalty, flags)
+                self._feed_store(chunk, codes, next_read, flags)
         self.seconds += time.perf_counter() - started
         if self._windows is not None and flags is not None:
             if chunk.time is not None:
@@ -452,7 +454,6 @@ class Simulation:
         codes: np.ndarray,
         n_keys: int,
         next_read: tuple[np.ndarray, np.ndarray] | None,
-        penalty: np.ndarray | None,
         flags: np.ndarray | None,
     ) -> None:
         sizes = chunk.size if self.unit == "bytes" else None
@@ -469,7 +470,6 @@ class Simulation:
             *_kernels._arg(chunk.ttl, np.float32),
             _kernels._arg(o_idx, np.int64)[0],
             *_kernels._arg(o_time, np.float64),
-            *_kernels._arg(penalty, np.float64),
             *_kernels._flags_arg(flags),
             self.n,
             self.warmup,
@@ -483,7 +483,6 @@ class Simulation:
             self._exp["hk"],
             self._sc,
             self._counters,
-            self._fcounters,
             tuple(self._policy_state[a.name] for a in self._module.STATE),
             tuple(self._filter_state[a.name] for a in getattr(self._filter_module, "STATE", ())),
         )
@@ -494,7 +493,6 @@ class Simulation:
         chunk: Workload,
         codes: np.ndarray,
         next_read: tuple[np.ndarray, np.ndarray] | None,
-        penalty: np.ndarray | None,
         flags: np.ndarray | None,
     ) -> None:
         n = len(chunk)
@@ -504,10 +502,9 @@ class Simulation:
             if start >= stop:
                 continue
             before = (store.evictions, store.expirations, store.inserts, store.rejections)
-            c, f = self._store_loop(chunk, codes, start, stop, next_read, penalty, flags)
+            c = self._store_loop(chunk, codes, start, stop, next_read, flags)
             if counted:
                 self._counters[:9] += c
-                self._fcounters += f
                 self._counters[3] += store.evictions - before[0]
                 self._counters[2] += store.expirations - before[1]
                 self._counters[9] += store.inserts - before[2]
@@ -520,10 +517,9 @@ class Simulation:
         start: int,
         stop: int,
         next_read: tuple[np.ndarray, np.ndarray] | None,
-        penalty: np.ndarray | None,
         flags: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Replay ``chunk[start:stop]`` through the store: (int counters, penalties)."""
+    ) -> np.ndarray:
+        """Replay ``chunk[start:stop]`` through the store; returns the first nine counters."""
         store = self._store
         count = stop - start
         keys = codes[start:stop].tolist()
@@ -535,7 +531,6 @@ class Simulation:
             and self._default_ttl == inf
             and flags is None
             and next_read is None
-            and penalty is None
             and self._admission is None
         )
         if plain:  # gets only, no TTL, unit sizes: the tightest store loop
@@ -545,8 +540,7 @@ class Simulation:
                     put(k, True, None, 0.0)
                 else:
                     hits += 1
-            counters = [hits, count - hits, 0, 0, 0, 0, count, hits, count]
-            return np.array(counters, dtype=np.int64), np.zeros(2)
+            return np.array([hits, count - hits, 0, 0, 0, 0, count, hits, count], np.int64)
         first = self.n + start
         if chunk.time is not None:
             times = chunk.time[start:stop].tolist()
@@ -562,25 +556,18 @@ class Simulation:
             ttl_l = [dflt if t != t else t for t in chunk.ttl[start:stop].tolist()]
         else:
             ttl_l = [self._default_ttl] * count
-        pen = penalty[start:stop].tolist() if penalty is not None else None
         if next_read is not None:
             o_idx = next_read[0][start:stop].tolist()
             o_time = next_read[1][start:stop].tolist()
         out = bytearray(b"\x02" * count) if flags is not None else None
-        filt = self._admission
         hits = misses = writes = deletes = b_req = b_hit = 0
-        p_req = p_miss = 0.0
         for j in range(count):
             k = keys[j]
             op = ops[j]
             now = times[j]
             s = size_l[j]
-            if filt is not None and op != OP_DELETE:
-                filt.record(k, s)
             if op == OP_GET:
                 b_req += s
-                if pen is not None:
-                    p_req += pen[j]
                 if next_read is not None:
                     e = store.expires_at(k)
                     store.next_use = _useful(o_idx[j], o_time[j], inf if e is None else e)  # type: ignore[attr-defined]
@@ -591,8 +578,6 @@ class Simulation:
                         out[j] = 1
                     continue
                 misses += 1
-                if pen is not None:
-                    p_miss += pen[j]
                 if out is not None:
                     out[j] = 0
             elif op == OP_SET:
@@ -609,8 +594,7 @@ class Simulation:
         if flags is not None and out is not None:
             flags[start:stop] = np.frombuffer(bytes(out), dtype=np.uint8)
         reads = hits + misses
-        counters = [hits, misses, 0, 0, writes, deletes, b_req, b_hit, reads]
-        return np.array(counters, dtype=np.int64), np.array([p_req, p_miss])
+        return np.array([hits, misses, 0, 0, writes, deletes, b_req, b_hit, reads], np.int64)
 
     # -- results ----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -655,8 +639,6 @@ class Simulation:
             engine=self.engine,
             inserts=c["inserts"],
             rejections=c["rejections"],
-            penalty=float(self._fcounters[0]),
-            penalty_missed=float(self._fcounters[1]),
         )
 
 
@@ -694,7 +676,6 @@ def simulate(
     unit: Literal["objects", "bytes"] = "objects",
     engine: Literal["auto", "numba", "python"] = "auto",
     admission: Any = None,
-    penalty: float | np.ndarray | None = None,
     **options: Any,
 ) -> SimulationResult:
     """Replay ``workload`` against ``policy`` with ``capacity``; return the counts.
@@ -713,10 +694,9 @@ def simulate(
     ``window_seconds``: also report the hit ratio per window of that many
     requests / seconds of trace time.  ``engine``: ``auto`` (compiled kernels
     when numba is installed), ``numba`` or ``python`` (the reference stores).
-    ``admission``: an admission filter (:mod:`cachesim.sim.admission`).
-    ``penalty``: miss cost per request (a number or an array; a whole
-    Workload only) for ``result.penalty_missed``.  ``options`` go to the
-    policy (e.g. ``samples=10`` for ``redis-lru``).
+    ``admission``: an admission filter (an object with ``record(key, size)``
+    and ``admit(key, size)``).  ``options`` go to the policy (e.g.
+    ``samples=10`` for ``redis-lru``).
     """
     name = resolve_policy_name(policy)
     if isinstance(workload, Workload):
@@ -734,15 +714,12 @@ def simulate(
             admission=admission,
             **options,
         )
-        pen = None
-        if penalty is not None:
-            pen = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (n,))
-        if pen is None and sim.plain_path(workload):
+        if sim.plain_path(workload):
             sim.feed(workload)
         else:
             codes, uniques = workload.dense_keys()
             nxt = next_reads(workload) if name in OFFLINE else None
-            sim.feed(workload, codes=codes, n_keys=len(uniques), next_read=nxt, penalty=pen)
+            sim.feed(workload, codes=codes, n_keys=len(uniques), next_read=nxt)
         result = sim.result()
         logger.debug("simulated %s", result)
         return result
@@ -755,8 +732,6 @@ def simulate(
         raise ValueError("a fractional warm-up needs the whole trace: pass a number of requests")
     if name in OFFLINE:
         raise ValueError(f"policy {name!r} needs the future: pass the whole trace as a Workload")
-    if penalty is not None and not np.isscalar(penalty):
-        raise ValueError("a per-request penalty array needs a whole Workload")
     sim = Simulation(
         name,
         None if capacity is None else int(capacity),
@@ -770,8 +745,7 @@ def simulate(
         **options,
     )
     for chunk in workload:
-        pen = None if penalty is None else np.full(len(chunk), float(penalty))  # type: ignore[arg-type]
-        sim.feed(chunk, penalty=pen)
+        sim.feed(chunk)
     result = sim.result()
     logger.debug("simulated %s", result)
     return result

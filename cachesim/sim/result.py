@@ -26,9 +26,7 @@ class SimulationResult:
     ``start, end, requests, hits, hit_ratio`` plus ``warmup`` (True for windows
     that end inside the warm-up).  ``inserts`` counts new entries stored and
     ``rejections`` new entries refused (by the policy, an admission filter or
-    because they exceed the capacity).  ``penalty`` and ``penalty_missed`` sum
-    the per-request miss cost given to ``simulate(penalty=...)`` over the
-    counted reads and over their misses.
+    because they exceed the capacity).
     """
 
     policy: str
@@ -51,8 +49,6 @@ class SimulationResult:
     engine: str = ""
     inserts: int = 0
     rejections: int = 0
-    penalty: float = 0.0
-    penalty_missed: float = 0.0
 
     @property
     def hit_ratio(self) -> float:

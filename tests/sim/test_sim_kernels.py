@@ -149,3 +149,16 @@ def test_options_and_bad_input_are_checked_once_for_both_engines() -> None:
         simulate(iter([w]), 0.5, "lru")
     with pytest.raises(ValueError, match="needs the future"):
         simulate(iter([w]), 10, "opt")
+
+
+def test_an_admission_filter_runs_compiled_and_equals_its_store_side() -> None:
+    from _second_read_filter import SecondRead
+
+    w = _mixed(8)
+    for unit, capacity in (("objects", 40), ("bytes", 2_000)):
+        fast = simulate(w, capacity, "lru", 6.0, unit=unit, admission=SecondRead())  # type: ignore[arg-type]
+        slow = simulate(w, capacity, "lru", 6.0, unit=unit, admission=SecondRead(), engine="python")  # type: ignore[arg-type]
+        plain = simulate(w, capacity, "lru", 6.0, unit=unit)  # type: ignore[arg-type]
+        assert fast.engine == "numba"
+        assert _counts(fast) == _counts(slow)
+        assert fast.rejections > plain.rejections  # first reads were refused

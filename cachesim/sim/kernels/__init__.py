@@ -27,14 +27,13 @@ import types
 from typing import Any
 
 from cachesim.sim._kernels import HAVE_NUMBA
-from cachesim.sim.kernels._driver import N_COUNTERS, N_FCOUNTERS, NEVER, build_replay, jit
+from cachesim.sim.kernels._driver import N_COUNTERS, NEVER, build_replay, jit
 from cachesim.sim.kernels._state import Array, KeyMap, allocate, grow
 
 __all__ = [
     "HAVE_NUMBA",
     "NEVER",
     "N_COUNTERS",
-    "N_FCOUNTERS",
     "Array",
     "KeyMap",
     "allocate",

@@ -20,7 +20,8 @@ key id, ``k``: key id, ``s``: size, ``nu``: next use for offline policies):
 * ``victim(ps, osize, s) -> key`` -- choose what to evict for an entry of ``s``.
 
 Admission filter hooks (``fs``: its state): ``record(fs, k, s)`` on every read
-and write, ``admit(fs, k, s) -> bool`` for each new entry the policy admits.
+(``s``: the cached size, 1 if absent, as the stores report it),
+``admit(fs, k, s) -> bool`` for each new entry the policy admits.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 
 from cachesim.sim._kernels import HAVE_NUMBA
 
-__all__ = ["NEVER", "N_COUNTERS", "N_FCOUNTERS", "build_replay", "jit"]
+__all__ = ["NEVER", "N_COUNTERS", "build_replay", "jit"]
 
 #: ``nu`` of an entry that will not be read again while it is live.
 NEVER = 1 << 62
@@ -44,8 +45,6 @@ NEVER = 1 << 62
 #: bytes requested, bytes hit, reads, inserts (new entries stored), rejections
 #: (new entries refused by the policy, an admission filter or their size).
 N_COUNTERS = 11
-#: float64 counters: penalty of the counted reads, penalty of their misses.
-N_FCOUNTERS = 2
 
 # scalars of the shared state (int64 array ``sc``)
 CAP, USED, COUNT, HEAP_N = 0, 1, 2, 3
@@ -220,8 +219,6 @@ def _replay(
     o_idx: Any,
     o_time: Any,
     has_oracle: bool,
-    penalty: Any,
-    has_penalty: bool,
     flags: Any,
     has_flags: bool,
     first: int,
@@ -236,7 +233,6 @@ def _replay(
     hk: Any,
     sc: Any,
     counters: Any,
-    fcounters: Any,
     ps: Any,
     fs: Any,
 ) -> None:
@@ -257,8 +253,6 @@ def _replay(
     reads = counters[8]
     inserts = counters[9]
     rejections = counters[10]
-    pen_req = fcounters[0]
-    pen_miss = fcounters[1]
     for j in range(len(codes)):
         i = first + j
         k = codes[j]
@@ -266,15 +260,12 @@ def _replay(
         op = ops[j] if has_ops else 0
         s = sizes[j] if has_sizes else 1
         counted = i >= warmup
-        if op != 2:
-            _a_record(fs, k, s)
         # ---- read ------------------------------------------------------------------
         if op == 0:
+            _a_record(fs, k, osize[k] if present[k] else 1)
             if counted:
                 reads += 1
                 bytes_req += s
-                if has_penalty:
-                    pen_req += penalty[j]
             if present[k]:
                 if has_exp and expire[k] <= now:  # lazily expired: remove, then miss
                     _p_remove(ps, osize, k)
@@ -297,8 +288,6 @@ def _replay(
                     continue
             if counted:
                 misses += 1
-                if has_penalty:
-                    pen_miss += penalty[j]
             if has_flags:
                 flags[j] = 0
         elif op == 1:
@@ -414,8 +403,6 @@ def _replay(
     counters[8] = reads
     counters[9] = inserts
     counters[10] = rejections
-    fcounters[0] = pen_req
-    fcounters[1] = pen_miss
 
 
 def _source_tag() -> str:
