@@ -4,7 +4,12 @@
 classes and :data:`ALIASES` maps other accepted spellings (``allkeys-lru``,
 ``s3-fifo`` ...) to them.  Every registered policy works both as
 ``MemoryProvider(policy=...)`` and in :func:`cachesim.sim.simulate`.  Policies
-that need the future (OPT) live in :mod:`cachesim.sim`.
+that need the future (OPT) are in :data:`OFFLINE` (simulator only).
+
+Adding a policy: write a store class (one module here, subclassing
+:class:`EntryStore` and implementing its hooks), add it to :data:`POLICIES`,
+then add its compiled kernel in :mod:`cachesim.sim.kernels`; the tests compare
+the two request by request.  ``docs/simulator.md`` has the full recipe.
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ from typing import Any
 from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
 from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
-from cachesim.policies.sampled import RandomStore, RedisLRUStore
+from cachesim.policies.offline import NEVER, OFFLINE, BeladyStore
+from cachesim.policies.sampled import RandomStore, RedisLRUStore, SplitMix64
 
 __all__ = [
     "ALIASES",
     "MISSING",
+    "NEVER",
+    "OFFLINE",
     "POLICIES",
     "ARCStore",
+    "BeladyStore",
     "ClockStore",
     "EntryStore",
     "FIFOStore",
@@ -31,6 +40,7 @@ __all__ = [
     "RedisLRUStore",
     "S3FIFOStore",
     "SieveStore",
+    "SplitMix64",
     "TTLStore",
     "make_store",
     "resolve_policy",

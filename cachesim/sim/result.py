@@ -24,7 +24,9 @@ class SimulationResult:
     were replayed but not counted.  ``seconds`` is the wall time of the replay.
     ``windows`` (when asked for) has one row per window of the whole trace:
     ``start, end, requests, hits, hit_ratio`` plus ``warmup`` (True for windows
-    that end inside the warm-up).
+    that end inside the warm-up).  ``inserts`` counts new entries stored and
+    ``rejections`` new entries refused (by the policy, an admission filter or
+    because they exceed the capacity).
     """
 
     policy: str
@@ -45,6 +47,8 @@ class SimulationResult:
     unit: str = "objects"
     workload: str = ""
     engine: str = ""
+    inserts: int = 0
+    rejections: int = 0
 
     @property
     def hit_ratio(self) -> float:
