@@ -45,7 +45,7 @@ import pandas as pd
 from cachesim.sim import _kernels
 from cachesim.sim._profile import DistinctKeys, LruProfile, ShardsProfile, splitmix64
 from cachesim.sim.engine import resolve_capacity, simulate
-from cachesim.sim.stream import Source, StoreReplay, chunks_of, source_name
+from cachesim.sim.stream import ChunkReplay, Source, chunks_of, source_name
 from cachesim.sim.workload import OP_DELETE, OP_GET, Workload
 
 __all__ = [
@@ -596,7 +596,7 @@ def _streamed(
     assert capacities is not None
     # minisim and simulate: every store is fed in the same single pass
     base = _minisim_rate(sample_rate) if method == "minisim" else 1.0
-    runs: list[tuple[int, float, int, StoreReplay]] = []
+    runs: list[tuple[int, float, int, ChunkReplay]] = []
     if method == "simulate":
         rates = [1.0] * len(capacities)
     else:
@@ -610,7 +610,9 @@ def _streamed(
         salts = [seed] if rate >= 1.0 else [seed + r for r in range(replicates)]
         for salt in salts:
             scaled = capacity if rate >= 1.0 else max(1, round(capacity * rate))
-            replay = StoreReplay(scaled, policy, ttl, unit=unit, warmup=warmup, **options)
+            replay = ChunkReplay(
+                scaled, policy, ttl, unit=unit, warmup=warmup, engine=engine, **options
+            )
             runs.append((i, rate, salt, replay))
     salts_used = sorted({salt for _, rate, salt, _ in runs if rate < 1.0})
     seen = total_reads = total_bytes = 0

@@ -15,20 +15,17 @@ path or an iterable of chunks.
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from cachesim.policies import MISSING, make_store, resolve_policy
 from cachesim.sim.result import SimulationResult
-from cachesim.sim.workload import OP_GET, OP_SET, Workload
+from cachesim.sim.workload import Workload
 
-__all__ = ["Source", "chunks_of", "simulate_stream"]
+__all__ = ["ChunkReplay", "Source", "chunks_of", "simulate_stream"]
 
 #: What the streaming functions accept: a trace path, a Workload or an iterable of chunks.
 Source = str | os.PathLike[str] | Workload | Iterable[Workload]
@@ -71,12 +68,14 @@ def source_name(source: Source) -> str:
     return "stream"
 
 
-class StoreReplay:
-    """One policy store fed chunk after chunk (the state survives between chunks).
+class ChunkReplay:
+    """One simulated cache fed chunk after chunk, optionally a sample of each chunk.
 
-    Keys are the chunk's int64 ids, which :func:`~cachesim.sim.traces.iter_trace`
-    keeps consistent across chunks; a chunk's ``positions`` (the global index of
-    each request) decide the warm-up.
+    Wraps :class:`~cachesim.sim.engine.Simulation` (compiled kernels when numba
+    is installed).  The warm-up counts requests of the whole stream, sampled or
+    not: the counters are read when the stream crosses it and subtracted at
+    the end, so a sampled replay's warm-up ends at the same request as the full
+    trace's.
     """
 
     def __init__(
@@ -87,116 +86,63 @@ class StoreReplay:
         *,
         unit: Literal["objects", "bytes"] = "objects",
         warmup: int = 0,
+        engine: Literal["auto", "numba", "python"] = "auto",
         **options: Any,
     ) -> None:
-        if unit not in ("objects", "bytes"):
-            raise ValueError(f"unit must be 'objects' or 'bytes', got {unit!r}")
-        self.policy = resolve_policy(policy)
-        self.store = make_store(self.policy, capacity, **options)
-        self.capacity = capacity
-        self.ttl = ttl
-        self.default_ttl = math.inf if ttl is None else float(ttl)
-        self.unit = unit
+        from cachesim.sim.engine import Simulation
+
+        self.sim = Simulation(policy, capacity, ttl, unit=unit, engine=engine, **options)
+        self.policy = self.sim.policy
         self.warmup = int(warmup)
         self.seen = 0
-        self.counters = np.zeros(9, dtype=np.int64)  # as the engine's kernels
-        self.seconds = 0.0
-        self._ev0 = 0
-        self._ex0 = 0
+        self._before: dict[str, int] | None = None if warmup > 0 else {}
+
+    def _feed(self, part: Workload) -> None:
+        if len(part):
+            self.sim.feed(part)
 
     def update(self, chunk: Workload, select: np.ndarray | None = None) -> None:
         """Replay ``chunk`` (or its requests where ``select`` is True)."""
-        started = time.perf_counter()
         n = len(chunk)
-        positions = np.arange(self.seen, self.seen + n, dtype=np.int64)
         if select is not None:
-            chunk = chunk[select]
-            positions = positions[select]
-        self.seen += n
-        if len(chunk) == 0:
-            return
-        cut = int(np.searchsorted(positions, self.warmup))
+            select = np.asarray(select, dtype=bool)
+        cut = min(max(self.warmup - self.seen, 0), n)
         if cut:
-            self._run(chunk, positions, 0, cut, counted=False)
-        if cut < len(chunk):
-            self._run(chunk, positions, cut, len(chunk), counted=True)
-        self.seconds += time.perf_counter() - started
-
-    _started = False
-
-    def _run(
-        self, chunk: Workload, positions: np.ndarray, start: int, stop: int, *, counted: bool
-    ) -> None:
-        if counted and not self._started:  # evictions and expirations count from here
-            self._started = True
-            self._ev0 = self.store.evictions
-            self._ex0 = self.store.expirations
-        store = self.store
-        keys = chunk.key[start:stop].tolist()
-        count = stop - start
-        clock = chunk.time if chunk.time is not None else positions.astype(np.float64)
-        times = clock[start:stop].tolist()
-        ops = chunk.op[start:stop].tolist() if chunk.op is not None else None
-        use_sizes = self.unit == "bytes" and chunk.size is not None
-        sizes = chunk.size[start:stop].tolist() if use_sizes and chunk.size is not None else None
-        ttls = chunk.ttl[start:stop].tolist() if chunk.ttl is not None else None
-        get, put, delete, missing = store.get, store.put, store.delete, MISSING
-        inf, default_ttl = math.inf, self.default_ttl
-        hits = misses = writes = deletes = b_req = b_hit = 0
-        for j in range(count):
-            k = keys[j]
-            op = ops[j] if ops is not None else OP_GET
-            now = times[j]
-            s = sizes[j] if sizes is not None else 1
-            if op == OP_GET:
-                b_req += s
-                if get(k, now) is not missing:
-                    hits += 1
-                    b_hit += s
-                    continue
-                misses += 1
-            elif op == OP_SET:
-                writes += 1
-            else:
-                deletes += 1
-                delete(k)
-                continue
-            t = ttls[j] if ttls is not None else default_ttl
-            if t != t:  # NaN: the default
-                t = default_ttl
-            put(k, True, now + t if t < inf else None, now, s)
-        if counted:
-            self.counters += np.array(
-                [hits, misses, 0, 0, writes, deletes, b_req, b_hit, hits + misses],
-                dtype=np.int64,
-            )
+            head = chunk[:cut]
+            self._feed(head if select is None else head[select[:cut]])
+        if self._before is None and self.seen + n >= self.warmup:
+            self._before = self.sim.counts()
+        if cut < n:
+            tail = chunk[cut:]
+            self._feed(tail if select is None else tail[select[cut:]])
+        self.seen += n
 
     def result(self, workload_name: str = "") -> SimulationResult:
-        """The counts so far, as :func:`~cachesim.sim.engine.simulate` reports them."""
-        hits, misses, _, _, writes, deletes, b_req, b_hit, reads = (int(c) for c in self.counters)
-        if self._started:
-            evictions = self.store.evictions - self._ev0
-            expirations = self.store.expirations - self._ex0
-        else:
-            evictions = expirations = 0
+        """The counts after the warm-up, as :func:`~cachesim.sim.engine.simulate` reports them."""
+        now = self.sim.counts()
+        before = self._before or {}
+        c = {name: value - before.get(name, 0) for name, value in now.items()}
+        sim = self.sim
         return SimulationResult(
-            policy=self.policy,
-            capacity=self.capacity,
-            ttl=self.ttl,
-            requests=reads,
-            hits=hits,
-            misses=misses,
-            expirations=expirations,
-            evictions=evictions,
+            policy=sim.policy,
+            capacity=sim.capacity,
+            ttl=sim.ttl,
+            requests=c["requests"],
+            hits=c["hits"],
+            misses=c["misses"],
+            expirations=c["expirations"],
+            evictions=c["evictions"],
             warmup=min(self.warmup, self.seen),
-            seconds=self.seconds,
-            writes=writes,
-            deletes=deletes,
-            bytes_requested=b_req,
-            bytes_hit=b_hit,
-            unit=self.unit,
-            workload=workload_name,
-            engine="stream",
+            seconds=sim.seconds,
+            writes=c["writes"],
+            deletes=c["deletes"],
+            bytes_requested=c["bytes_requested"],
+            bytes_hit=c["bytes_hit"],
+            unit=sim.unit,
+            workload=workload_name or sim.name,
+            engine=sim.engine,
+            inserts=c.get("inserts", 0),
+            rejections=c.get("rejections", 0),
         )
 
 
@@ -209,33 +155,30 @@ def simulate_stream(
     warmup: int = 0,
     unit: Literal["objects", "bytes"] = "objects",
     read: Mapping[str, Any] | None = None,
+    engine: Literal["auto", "numba", "python"] = "auto",
     **options: Any,
 ) -> SimulationResult:
     """Replay a trace chunk by chunk; memory is the cache plus one chunk, not the trace.
 
-    Same semantics and counts as :func:`~cachesim.sim.engine.simulate`
-    (capacities are absolute here: a share of the working set would need the
-    whole trace first; ``warmup`` is a request count).  ``read`` holds
+    :func:`~cachesim.sim.engine.simulate` over ``iter_trace(path, **read)``:
+    the same semantics and counts as on the loaded trace (capacities are
+    absolute here: a share of the working set would need the whole trace
+    first; ``warmup`` is a request count).  ``read`` holds
     :func:`~cachesim.sim.traces.iter_trace` options for a path (``format``,
     ``chunk_size``, ``key_col`` ...).  Offline policies (``opt``) need the
     future and cannot stream.
     """
-    if policy.lower() in ("opt", "belady", "optimal", "clairvoyant"):
-        raise ValueError("opt needs the whole future of the trace; load it and use simulate()")
-    if isinstance(capacity, float) and not float(capacity).is_integer():
-        raise ValueError("a streamed replay needs an absolute capacity (entries or bytes)")
-    if isinstance(warmup, float) and not float(warmup).is_integer():
-        raise ValueError("a streamed replay needs warmup as a request count")
-    if ttl is not None and not ttl > 0:
-        raise ValueError(f"ttl must be positive seconds or None, got {ttl!r}")
-    replay = StoreReplay(
-        None if capacity is None else int(capacity),
+    from cachesim.sim.engine import simulate
+
+    if isinstance(source, Workload):
+        source = [source]
+    return simulate(
+        chunks_of(source, read),
+        capacity,
         policy,
         ttl,
+        warmup=warmup,
         unit=unit,
-        warmup=int(warmup),
+        engine=engine,
         **options,
     )
-    for chunk in chunks_of(source, read):
-        replay.update(chunk)
-    return replay.result(source_name(source))
