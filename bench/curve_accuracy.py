@@ -28,10 +28,8 @@ def main() -> None:
     parser.add_argument("--salts", type=int, default=5)
     parser.add_argument("--policies", default="fifo,arc,s3fifo")
     args = parser.parse_args()
-    if args.trace:
-        w = load_trace(args.trace, args.format)
-    else:
-        w = zipf(200_000, 2_000_000, 0.9, seed=1)
+    generated = zipf(200_000, 2_000_000, 0.9, seed=1) if not args.trace else None
+    w = generated if generated is not None else load_trace(args.trace, args.format)
     sizes = [max(1, int(w.n_unique * f)) for f in FRACTIONS]
     print(f"{w.name}: {len(w):,} requests, {w.n_unique:,} keys; sizes {sizes}")
     exact = miss_ratio_curve(w, sizes)["hit_ratio"].to_numpy()
