@@ -1,15 +1,21 @@
-"""cachesim.sim against libcachesim (PyPI) on the same trace file, in the same run.
+"""cachesim.sim against libcachesim (PyPI) on the same trace file, policy by policy.
 
-1. Load + LRU replay: ``load_trace`` + ``simulate`` vs ``TraceReader`` +
-   ``LRU.process_trace`` (hit ratios must agree to 1e-9).
+1. Load + replay, for every policy both libraries have (LRU, FIFO, LFU, CLOCK,
+   SIEVE, S3-FIFO, ARC, OPT/Belady, Random), counting entries and bytes: each
+   run happens in a fresh process that reports its wall time and its peak RSS
+   (``ru_maxrss``), so memory is measured for each side on its own.  cachesim
+   streams the file in chunks (``simulate(iter_trace(path), ...)``; OPT needs
+   the future and loads the whole trace); libcachesim reads it with its
+   ``TraceReader``.  Hit ratios (and byte hit ratios) must be equal, except
+   for Random, whose generators differ (reported, not checked).
 2. A 10-size LRU miss-ratio curve: one ``miss_ratio_curve`` pass vs ten
-   libcachesim runs (every value must agree to 1e-9).
-3. Peak memory of each, measured in a fresh subprocess (peak RSS).
+   libcachesim runs (every value must agree).
 
-The trace is a generated Zipf workload written as a libCacheSim oracleGeneral
-file with 63-bit hashed ids (so both sides must hash keys), or ``--trace``.
-Prints throughputs and ratios (>1 means cachesim is faster).
-Run: ``python bench/bench_sim.py`` (or ``nox -s bench``).
+The trace is a generated Zipf workload with log-normal object sizes, written
+as a libCacheSim oracleGeneral file with 63-bit hashed ids, or ``--trace``.
+Ratios > 1 mean cachesim is faster / smaller.
+Run: ``python bench/bench_sim.py`` (or ``nox -s bench``); ``--requests 200000``
+for a quick look.
 """
 
 from __future__ import annotations
@@ -23,79 +29,72 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 TOLERANCE = 1e-9
+#: cachesim policy -> libcachesim class
+POLICIES = {
+    "lru": "LRU",
+    "fifo": "FIFO",
+    "lfu": "LFU",
+    "clock": "Clock",
+    "sieve": "Sieve",
+    "s3fifo": "S3FIFO",
+    "arc": "ARC",
+    "opt": "Belady",
+    "random": "Random",
+}
+UNCHECKED = {"random"}  # different random generators: equal in distribution only
 
 
-def _lcs_reader(path: str, fmt: str) -> Any:
+# -- the measured tasks (each runs in a fresh process) ------------------------------------
+
+
+def _lcs_reader(path: str, by_bytes: bool) -> Any:
     import libcachesim as lcs
     from libcachesim.libcachesim_python import ReaderInitParam, TraceType
 
-    kinds = {
-        "oracleGeneral": TraceType.ORACLE_GENERAL_TRACE,
-        "txt": TraceType.PLAIN_TXT_TRACE,
-    }
-    if fmt not in kinds:
-        raise SystemExit(f"bench: libcachesim comparison supports {sorted(kinds)}, not {fmt}")
     return lcs.TraceReader(
         trace=path,
-        trace_type=kinds[fmt],
-        reader_init_params=ReaderInitParam(ignore_obj_size=True),
+        trace_type=TraceType.ORACLE_GENERAL_TRACE,
+        reader_init_params=ReaderInitParam(ignore_obj_size=not by_bytes),
     )
 
 
-def lcs_replay(path: str, fmt: str, capacity: int) -> float:
-    """libcachesim: open the trace and replay it through LRU; returns the hit ratio."""
+def lcs_replay(path: str, policy: str, capacity: int, by_bytes: bool) -> tuple[float, float]:
+    """libcachesim: open the trace and replay it; returns (hit ratio, byte hit ratio)."""
     import libcachesim as lcs
 
-    miss_ratio, _ = lcs.LRU(cache_size=capacity).process_trace(_lcs_reader(path, fmt))
-    return 1.0 - float(miss_ratio)
+    cache = getattr(lcs, POLICIES[policy])(cache_size=capacity)
+    miss, byte_miss = cache.process_trace(_lcs_reader(path, by_bytes))
+    return 1.0 - float(miss), 1.0 - float(byte_miss)
 
 
-def ours_replay(path: str, fmt: str, capacity: int, keys_only: bool = False) -> float:
-    """cachesim: load the trace and replay it through LRU; returns the hit ratio."""
-    from cachesim.sim import load_trace, simulate
+def ours_replay(path: str, policy: str, capacity: int, by_bytes: bool) -> tuple[float, float]:
+    """cachesim: stream the trace through the compiled policy (OPT: load it whole)."""
+    from cachesim.sim import iter_trace, load_trace, simulate
 
-    workload = load_trace(path, fmt, keys_only=keys_only)
-    return simulate(workload, capacity, "lru").hit_ratio
+    unit = "bytes" if by_bytes else "objects"
+    if policy == "opt":
+        source: Any = load_trace(path, keys_only=not by_bytes)
+    else:
+        source = iter_trace(path, keys_only=not by_bytes)
+    r = simulate(source, capacity, policy, unit=unit)
+    return r.hit_ratio, r.byte_hit_ratio
 
 
-def lcs_mrc(path: str, fmt: str, sizes: list[int]) -> list[float]:
+def lcs_mrc(path: str, sizes: list[int]) -> list[float]:
     """libcachesim: one LRU run per size."""
-    return [lcs_replay(path, fmt, size) for size in sizes]
+    return [lcs_replay(path, "lru", size, False)[0] for size in sizes]
 
 
-def ours_mrc(path: str, fmt: str, sizes: list[int]) -> list[float]:
+def ours_mrc(path: str, sizes: list[int]) -> list[float]:
     """cachesim: one stack-distance pass for every size."""
     from cachesim.sim import load_trace, miss_ratio_curve
 
-    frame = miss_ratio_curve(load_trace(path, fmt, keys_only=True), sizes)
+    frame = miss_ratio_curve(load_trace(path, keys_only=True), sizes)
     return [float(h) for h in frame["hit_ratio"]]
-
-
-def _best(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = func()
-        best = min(best, time.perf_counter() - start)
-    return best, value
-
-
-def _make_trace(directory: Path, n_requests: int, n_keys: int, alpha: float) -> Path:
-    import numpy as np
-
-    from cachesim.sim import Workload, write_trace, zipf
-
-    base = zipf(n_keys, n_requests, alpha, seed=42)
-    with np.errstate(over="ignore"):  # hashed 63-bit ids, like real object ids
-        z = base.key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        ids = ((z ^ (z >> np.uint64(29))) >> np.uint64(1)).astype(np.int64)
-    workload = Workload(ids, np.arange(n_requests) / 1000.0, name="zipf")
-    return write_trace(workload, directory / "bench.oracleGeneral.bin")
 
 
 def _peak_rss_kib() -> int:
@@ -111,145 +110,202 @@ def _peak_rss_kib() -> int:
 
 
 def _worker(args: argparse.Namespace) -> None:
-    """Run one task in this fresh process and print its peak memory."""
-    import numpy  # noqa: F401 - imported before the baseline, like the libraries
-    import pandas  # noqa: F401
-
-    import cachesim.sim  # noqa: F401
-
-    if args.worker.startswith("lcs"):
+    """Run one task in this fresh process; print its time, result and peak memory."""
+    side, task = args.worker.split(":")
+    if side == "lcs":
         import libcachesim  # noqa: F401
+    else:
+        import cachesim.sim  # noqa: F401
+
+        _warm([args.policy] if task == "replay" else [], mrc=task == "mrc")
     baseline = _peak_rss_kib()
     sizes = [int(s) for s in args.sizes.split(",")]
-    task = {
-        "lcs-replay": lambda: lcs_replay(args.trace, args.format, sizes[0]),
-        "ours-replay": lambda: ours_replay(args.trace, args.format, sizes[0]),
-        "lcs-mrc": lambda: lcs_mrc(args.trace, args.format, sizes),
-        "ours-mrc": lambda: ours_mrc(args.trace, args.format, sizes),
-    }[args.worker]
-    task()
-    peak = _peak_rss_kib()
-    print(json.dumps({"baseline_kib": baseline, "peak_kib": peak}))
+    start = time.perf_counter()
+    if task == "replay":
+        run = lcs_replay if side == "lcs" else ours_replay
+        value: Any = run(args.trace, args.policy, sizes[0], args.bytes)
+    else:
+        value = (lcs_mrc if side == "lcs" else ours_mrc)(args.trace, sizes)
+    seconds = time.perf_counter() - start
+    out = {
+        "seconds": seconds,
+        "value": value,
+        "baseline_kib": baseline,
+        "peak_kib": _peak_rss_kib(),
+    }
+    print(json.dumps(out))
 
 
-def _memory(task: str, trace: str, fmt: str, sizes: list[int]) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--worker",
-            task,
-            "--trace",
-            trace,
-            "--format",
-            fmt,
-            "--sizes",
-            ",".join(map(str, sizes)),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    data: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+def _warm(policies: list[str], mrc: bool = False) -> None:
+    """Load (or compile) the kernels on a tiny workload, outside the timed part."""
+    from cachesim.sim import miss_ratio_curve, simulate, with_sizes, zipf
+
+    tiny = with_sizes(zipf(100, 2_000, seed=1), mean=100.0)
+    for policy in policies:
+        for unit in ("objects", "bytes"):
+            simulate(tiny, 10, policy, unit=unit)  # type: ignore[arg-type]
+            simulate(iter([tiny]), 10, policy, unit=unit) if policy != "opt" else None  # type: ignore[arg-type]
+    if mrc:
+        miss_ratio_curve(tiny, [10])
+
+
+def _run(
+    task: str, trace: str, sizes: list[int], policy: str = "", by_bytes: bool = False
+) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", task, "--trace", trace]
+    cmd += ["--sizes", ",".join(map(str, sizes)), "--policy", policy or "lru"]
+    if by_bytes:
+        cmd.append("--bytes")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return data
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+def _make_trace(directory: Path, n_requests: int, n_keys: int, alpha: float, mean: float) -> Path:
+    import numpy as np
+
+    from cachesim.sim import Workload, with_sizes, write_trace, zipf
+
+    base = with_sizes(zipf(n_keys, n_requests, alpha, seed=42), mean=mean, seed=42)
+    with np.errstate(over="ignore"):  # hashed 63-bit ids, like real object ids
+        z = base.key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        ids = ((z ^ (z >> np.uint64(29))) >> np.uint64(1)).astype(np.int64)
+    workload = Workload(ids, np.arange(n_requests) / 1000.0, size=base.size, name="zipf")
+    return write_trace(workload, directory / "bench.oracleGeneral.bin")
+
+
+def _mib(kib: float) -> float:
+    return kib / 1024
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=5_000_000)
+    parser.add_argument("--requests", type=int, default=20_000_000)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--alpha", type=float, default=0.9)
-    parser.add_argument("--trace", help="benchmark this trace instead of a generated one")
-    parser.add_argument("--format", default=None, help="trace format (oracleGeneral or txt)")
-    parser.add_argument("--capacity", type=float, default=0.01, help="entries or share of keys")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    parser.add_argument("--mean-size", type=float, default=4096.0, help="mean object size, bytes")
+    parser.add_argument("--trace", help="benchmark this oracleGeneral trace instead")
+    parser.add_argument("--capacity", type=float, default=0.01, help="share of the working set")
+    parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated")
+    parser.add_argument("--units", default="objects,bytes", help="objects, bytes or both")
+    parser.add_argument("--no-mrc", action="store_true", help="skip the miss-ratio curve")
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
+    parser.add_argument("--policy", help=argparse.SUPPRESS)
+    parser.add_argument("--bytes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args)
         return 0
 
-    from cachesim.sim import detect_format, load_trace, miss_ratio_curve, simulate, zipf
+    import numpy as np
+
+    from cachesim.sim import load_trace
     from cachesim.sim._kernels import HAVE_NUMBA
 
+    policies = [p for p in args.policies.split(",") if p]
+    unknown = set(policies) - set(POLICIES)
+    if unknown:
+        raise SystemExit(f"bench: no libcachesim counterpart for {sorted(unknown)}")
+    units = [u for u in args.units.split(",") if u]
     with tempfile.TemporaryDirectory(prefix="cachesim-bench-") as tmp:
         if args.trace:
             trace = Path(args.trace)
         else:
-            trace = _make_trace(Path(tmp), args.requests, args.keys, args.alpha)
-        fmt = args.format or detect_format(trace)
+            trace = _make_trace(Path(tmp), args.requests, args.keys, args.alpha, args.mean_size)
         path = str(trace)
-        workload = load_trace(path, fmt, keys_only=True)
-        n, unique = len(workload), workload.n_unique
-        capacity = int(args.capacity * unique) if args.capacity < 1 else int(args.capacity)
-        fractions = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 0.8)
-        sizes = sorted({max(1, int(unique * f)) for f in fractions})
+        w = load_trace(path)
+        codes, uniques = w.dense_keys()
+        per_key = np.zeros(len(uniques), dtype=np.int64)
+        np.maximum.at(per_key, codes, w.sizes)
+        n, unique, wss = len(w), len(uniques), int(per_key.sum())
+        del w, codes, per_key
+        capacity = {
+            "objects": max(10, int(unique * args.capacity)),
+            "bytes": int(wss * args.capacity),
+        }
         python = sys.version.split()[0]
         print(f"machine    {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
-        print(f"trace      {trace.name} ({fmt}): {n:,} requests, {unique:,} distinct keys")
-        print(f"engine     numba={'yes' if HAVE_NUMBA else 'no'}")
-        start = time.perf_counter()  # compile (or load the cached machine code) once
-        simulate(zipf(100, 1000), 10)
-        miss_ratio_curve(zipf(100, 1000), [10])
-        print(f"warm-up    {time.perf_counter() - start:.2f} s (kernel compile / cache load)\n")
+        print(f"trace      {trace.name}: {n:,} requests, {unique:,} distinct keys, {wss:,} bytes")
+        print(f"engine     numba={'yes' if HAVE_NUMBA else 'no'}; each run in a fresh process")
+        start = time.perf_counter()
+        _warm(policies, mrc=not args.no_mrc)  # compile once here; workers load the cache
+        print(f"warm-up    {time.perf_counter() - start:.1f} s (kernel compile / cache load)\n")
 
-        results: dict[str, Any] = {"requests": n, "unique": unique, "capacity": capacity}
-        t_lcs, hr_lcs = _best(lambda: lcs_replay(path, fmt, capacity), args.repeat)
-        t_ours, hr_ours = _best(lambda: ours_replay(path, fmt, capacity), args.repeat)
-        t_keys, hr_keys = _best(lambda: ours_replay(path, fmt, capacity, True), args.repeat)
-        for label, value in (("cachesim", hr_ours), ("cachesim keys-only", hr_keys)):
-            if abs(value - hr_lcs) > TOLERANCE:
-                raise SystemExit(f"bench: {label} LRU hit ratio {value} != libcachesim {hr_lcs}")
-        print(f"1. load + LRU replay at {capacity:,} entries (hit ratio {hr_ours:.6f}, equal)")
-        print(f"   libcachesim          {t_lcs:7.3f} s  {n / t_lcs / 1e6:7.2f} M req/s")
-        print(f"   cachesim             {t_ours:7.3f} s  {n / t_ours / 1e6:7.2f} M req/s")
-        print(f"   cachesim keys_only   {t_keys:7.3f} s  {n / t_keys / 1e6:7.2f} M req/s")
-        print(
-            f"   ratio                {t_lcs / t_ours:7.2f} x  ({t_lcs / t_keys:.2f} x keys-only)\n"
+        results: dict[str, Any] = {"requests": n, "unique": unique, "bytes": wss, "runs": []}
+        head = (
+            f"{'policy':<8} {'unit':<7} {'capacity':>13} {'hit ratio':>9}  "
+            f"{'libcachesim':>11} {'cachesim':>9} {'speed':>6}  "
+            f"{'lcs MiB':>8} {'ours MiB':>8} {'memory':>6}"
         )
-        results["replay"] = {
-            "libcachesim_s": t_lcs,
-            "cachesim_s": t_ours,
-            "cachesim_keys_only_s": t_keys,
-            "ratio": t_lcs / t_ours,
-            "ratio_keys_only": t_lcs / t_keys,
-        }
+        print("1. load + replay (time in seconds; peak RSS of each process)")
+        print(head)
+        print("-" * len(head))
+        failures = []
+        for unit in units:
+            by_bytes = unit == "bytes"
+            cap = capacity[unit]
+            for policy in policies:
+                theirs = _run("lcs:replay", path, [cap], policy, by_bytes)
+                ours = _run("ours:replay", path, [cap], policy, by_bytes)
+                diff = max(abs(a - b) for a, b in zip(theirs["value"], ours["value"], strict=True))
+                equal = diff <= TOLERANCE
+                mark = "=" if equal else ("~" if policy in UNCHECKED else "!")
+                if not equal and policy not in UNCHECKED:
+                    failures.append(f"{policy}/{unit}: {ours['value']} != {theirs['value']}")
+                speed = theirs["seconds"] / ours["seconds"]
+                memory = theirs["peak_kib"] / ours["peak_kib"]
+                print(
+                    f"{policy:<8} {unit:<7} {cap:>13,} {ours['value'][0]:>8.4f}{mark}  "
+                    f"{theirs['seconds']:>11.2f} {ours['seconds']:>9.2f} {speed:>5.1f}x  "
+                    f"{_mib(theirs['peak_kib']):>8.0f} {_mib(ours['peak_kib']):>8.0f} "
+                    f"{memory:>5.2f}x",
+                    flush=True,
+                )
+                results["runs"].append(
+                    {
+                        "policy": policy,
+                        "unit": unit,
+                        "capacity": cap,
+                        "libcachesim": theirs,
+                        "cachesim": ours,
+                        "speed_ratio": speed,
+                        "memory_ratio": memory,
+                    }
+                )
+        print("   (= equal to libcachesim, ~ Random: equal in distribution only)\n")
 
-        t_lcs_mrc, mrc_lcs = _best(lambda: lcs_mrc(path, fmt, sizes), 1)
-        t_ours_mrc, mrc_ours = _best(lambda: ours_mrc(path, fmt, sizes), args.repeat)
-        worst = max(abs(a - b) for a, b in zip(mrc_lcs, mrc_ours, strict=True))
-        if worst > TOLERANCE:
-            raise SystemExit(f"bench: MRC differs from libcachesim by {worst}")
-        print(
-            f"2. LRU miss-ratio curve, {len(sizes)} sizes {sizes[0]:,}..{sizes[-1]:,} (all equal)"
-        )
-        print(f"   libcachesim x{len(sizes):<3}      {t_lcs_mrc:7.3f} s")
-        print(f"   cachesim one pass    {t_ours_mrc:7.3f} s")
-        print(f"   ratio                {t_lcs_mrc / t_ours_mrc:7.2f} x\n")
-        results["mrc"] = {
-            "sizes": sizes,
-            "libcachesim_s": t_lcs_mrc,
-            "cachesim_s": t_ours_mrc,
-            "ratio": t_lcs_mrc / t_ours_mrc,
-        }
-
-        print("3. peak memory (fresh process; peak RSS, and above the post-import baseline)")
-        memory: dict[str, Any] = {}
-        for task in ("lcs-replay", "ours-replay", "lcs-mrc", "ours-mrc"):
-            m = _memory(task, path, fmt, [capacity] if "replay" in task else sizes)
-            extra = (m["peak_kib"] - m["baseline_kib"]) / 1024
-            memory[task] = {"peak_mib": m["peak_kib"] / 1024, "extra_mib": extra}
+        if not args.no_mrc:
+            fractions = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 0.8)
+            sizes = sorted({max(1, int(unique * f)) for f in fractions})
+            theirs = _run("lcs:mrc", path, sizes)
+            ours = _run("ours:mrc", path, sizes)
+            worst = max(abs(a - b) for a, b in zip(theirs["value"], ours["value"], strict=True))
+            if worst > TOLERANCE:
+                failures.append(f"MRC differs from libcachesim by {worst}")
+            speed = theirs["seconds"] / ours["seconds"]
+            print(f"2. LRU miss-ratio curve, {len(sizes)} sizes {sizes[0]:,}..{sizes[-1]:,}")
             print(
-                f"   {task:<12} peak {m['peak_kib'] / 1024:7.1f} MiB, "
-                f"+{extra:7.1f} MiB ({extra * 2**20 / n:5.1f} bytes/request)"
+                f"   libcachesim x{len(sizes):<3} {theirs['seconds']:8.2f} s  "
+                f"peak {_mib(theirs['peak_kib']):6.0f} MiB"
             )
-        results["memory"] = memory
-        key_bytes = workload.key.nbytes / n
-        print(f"   Workload in memory: {key_bytes:.0f} bytes/request (keys only)")
+            peak = _mib(ours["peak_kib"])
+            print(f"   cachesim 1 pass {ours['seconds']:8.2f} s  peak {peak:6.0f} MiB")
+            print(f"   ratio           {speed:8.1f} x  (all {len(sizes)} values equal)\n")
+            results["mrc"] = {
+                "sizes": sizes,
+                "libcachesim": theirs,
+                "cachesim": ours,
+                "ratio": speed,
+            }
         if args.json:
             print(json.dumps(results, indent=2))
+        if failures:
+            raise SystemExit("bench: results differ from libcachesim:\n  " + "\n  ".join(failures))
     return 0
 
 

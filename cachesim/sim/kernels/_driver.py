@@ -57,11 +57,21 @@ if HAVE_NUMBA:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Kernels never allocate (every array comes from Python), so they run without numba's
+# reference counting (_nrt=False): passing a policy's arrays from hook to hook then
+# costs nothing, where counted references cost atomic operations.
+_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}
+
+
+def _njit(func: Any) -> Any:
+    return numba.njit(**_OPTIONS)(func)
+
+
 def jit(func: F) -> F:
     """Compile a hook or helper with numba (cached on disk); without numba, return it."""
     if not HAVE_NUMBA:
         return func
-    return cast(F, numba.njit(cache=True, nogil=True)(func))
+    return cast(F, _njit(func))
 
 
 # -- indexed min-heap of (expiry time, key id) ------------------------------------------
@@ -450,4 +460,4 @@ def build_replay(policy: types.ModuleType, admission: types.ModuleType | None = 
     func.__module__ = policy.__name__
     if not HAVE_NUMBA:
         return func
-    return numba.njit(cache=True, nogil=True)(func)
+    return _njit(func)
