@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from cachesim.sim import load_trace, miss_ratio_curve, zipf
+from cachesim.sim import DEFAULT_FRACTIONS, load_trace, miss_ratio_curve, zipf
 
 FRACTIONS = (0.01, 0.03, 0.1, 0.2, 0.4, 0.8)
 
@@ -27,10 +27,16 @@ def main() -> None:
     parser.add_argument("--format")
     parser.add_argument("--salts", type=int, default=5)
     parser.add_argument("--policies", default="fifo,arc,s3fifo")
+    parser.add_argument(
+        "--default-ladder",
+        action="store_true",
+        help="the default sizes (0.1 %% ... 80 %%) instead of 1 %% ... 80 %%",
+    )
     args = parser.parse_args()
     generated = zipf(200_000, 2_000_000, 0.9, seed=1) if not args.trace else None
     w = generated if generated is not None else load_trace(args.trace, args.format)
-    sizes = [max(1, int(w.n_unique * f)) for f in FRACTIONS]
+    fractions = DEFAULT_FRACTIONS if args.default_ladder else FRACTIONS
+    sizes = sorted({max(1, int(w.n_unique * f)) for f in fractions})
     print(f"{w.name}: {len(w):,} requests, {w.n_unique:,} keys; sizes {sizes}")
     exact = miss_ratio_curve(w, sizes)["hit_ratio"].to_numpy()
     variants = {
@@ -44,7 +50,7 @@ def main() -> None:
             errors.append(np.abs(frame["hit_ratio"].to_numpy() - exact))
         e = np.asarray(errors)
         print(f"{label:40s} mean {e.mean():.4f}  max {e.max():.4f}", flush=True)
-    for policy in args.policies.split(","):
+    for policy in [p for p in args.policies.split(",") if p]:
         truth = miss_ratio_curve(w, sizes, method="simulate", policy=policy)
         errors, estimates = [], []
         for salt in range(args.salts):
