@@ -16,6 +16,10 @@ from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
 from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
 from cachesim.policies.sampled import RandomStore, RedisLRUStore
+from cachesim.policies.gdsf import GDSFStore
+from cachesim.policies.lruk import LRUKStore
+from cachesim.policies.slru import SLRUStore
+from cachesim.policies.twoq import TwoQStore
 
 __all__ = [
     "ALIASES",
@@ -25,13 +29,17 @@ __all__ = [
     "ClockStore",
     "EntryStore",
     "FIFOStore",
+    "GDSFStore",
+    "LRUKStore",
     "LFUStore",
     "LRUStore",
     "RandomStore",
     "RedisLRUStore",
     "S3FIFOStore",
+    "SLRUStore",
     "SieveStore",
     "TTLStore",
+    "TwoQStore",
     "make_store",
     "resolve_policy",
 ]
@@ -50,6 +58,10 @@ POLICIES: dict[str, type[EntryStore[Any, Any]]] = {
         RedisLRUStore,
         RandomStore,
         TTLStore,
+        SLRUStore,
+        TwoQStore,
+        LRUKStore,
+        GDSFStore,
     )
 }
 
@@ -62,6 +74,13 @@ ALIASES: dict[str, str] = {
     "s3-fifo": "s3fifo",
     "ttl-only": "ttl",
     "second-chance": "clock",
+    "segmented-lru": "slru",
+    "twoq": "2q",
+    "two-queue": "2q",
+    "lruk": "lru-k",
+    "lru2": "lru-k",
+    "lru-2": "lru-k",
+    "greedy-dual-size-frequency": "gdsf",
 }
 
 
