@@ -14,10 +14,10 @@ from typing import Any
 
 from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
-from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
-from cachesim.policies.sampled import RandomStore, RedisLRUStore
 from cachesim.policies.gdsf import GDSFStore
 from cachesim.policies.lruk import LRUKStore
+from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
+from cachesim.policies.sampled import RandomStore, RedisLRUStore
 from cachesim.policies.slru import SLRUStore
 from cachesim.policies.twoq import TwoQStore
 
@@ -30,8 +30,8 @@ __all__ = [
     "EntryStore",
     "FIFOStore",
     "GDSFStore",
-    "LRUKStore",
     "LFUStore",
+    "LRUKStore",
     "LRUStore",
     "RandomStore",
     "RedisLRUStore",

@@ -57,10 +57,10 @@ class LRUKStore(PolicyStore[K, V]):
 
     def _rank(self, key: K, kth: int) -> None:
         self._kth[key] = kth
-        heapq.heappush(self._order, (kth, key))  # type: ignore[misc]
+        heapq.heappush(self._order, (kth, key))
         if len(self._order) > 2 * len(self._kth) + 64:
             self._order = [(t, k) for k, t in self._kth.items()]
-            heapq.heapify(self._order)  # type: ignore[misc]
+            heapq.heapify(self._order)
 
     def _on_insert(self, key: K) -> None:
         self._history[key] = deque([self._clock], maxlen=self.k)
@@ -92,7 +92,7 @@ class LRUKStore(PolicyStore[K, V]):
             t, key = heap[0]
             if kth.get(key) == t:
                 return key
-            heapq.heappop(heap)  # type: ignore[misc]
+            heapq.heappop(heap)
         return MISSING  # type: ignore[no-any-return]
 
     def _victim(self) -> K:

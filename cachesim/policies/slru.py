@@ -49,9 +49,7 @@ class SLRUStore(PolicyStore[K, V]):
 
     name = "slru"
 
-    def __init__(
-        self, capacity: int | None = None, *, segments: int | Sequence[float] = 4
-    ) -> None:
+    def __init__(self, capacity: int | None = None, *, segments: int | Sequence[float] = 4) -> None:
         super().__init__(capacity)
         self.limits = segment_limits(capacity, segments)
         n = len(self.limits)
