@@ -15,6 +15,7 @@ from typing import Any
 from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
 from cachesim.policies.gdsf import GDSFStore
+from cachesim.policies.lirs import LIRSStore
 from cachesim.policies.lruk import LRUKStore
 from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
 from cachesim.policies.sampled import RandomStore, RedisLRUStore
@@ -31,6 +32,7 @@ __all__ = [
     "FIFOStore",
     "GDSFStore",
     "LFUStore",
+    "LIRSStore",
     "LRUKStore",
     "LRUStore",
     "RandomStore",
@@ -62,6 +64,7 @@ POLICIES: dict[str, type[EntryStore[Any, Any]]] = {
         TwoQStore,
         LRUKStore,
         GDSFStore,
+        LIRSStore,
     )
 }
 

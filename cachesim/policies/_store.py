@@ -35,8 +35,8 @@ class PolicyStore(EntryStore[K, V]):
         """Current size of the stored ``key``."""
         return self._sizes.get(key, 1)
 
-    def _accepts(self, size: int) -> bool:
-        """Whether an entry of ``size`` can be stored at all (beyond fitting the capacity)."""
+    def _accepts(self, key: K, size: int) -> bool:
+        """Whether ``key`` with ``size`` can be stored at all (beyond fitting the capacity)."""
         return True
 
     def put(self, key: K, value: V, expires_at: float | None, now: float, size: int = 1) -> bool:
@@ -46,7 +46,7 @@ class PolicyStore(EntryStore[K, V]):
         present = key in self._values
         if present:
             self._previous = self._size(key)
-        if not self._accepts(size):
+        if not self._accepts(key, size):
             if present:
                 self._remove(key)
             return False

@@ -57,7 +57,7 @@ class SLRUStore(PolicyStore[K, V]):
         self._bytes = [0] * n
         self._seg_of: dict[K, int] = {}
 
-    def _accepts(self, size: int) -> bool:
+    def _accepts(self, key: K, size: int) -> bool:
         return size <= min(self.limits)
 
     def _on_insert(self, key: K) -> None:

@@ -52,7 +52,7 @@ class TwoQStore(PolicyStore[K, V]):
         self._out_bytes = 0
         self._ghost_hit = False
 
-    def _accepts(self, size: int) -> bool:
+    def _accepts(self, key: K, size: int) -> bool:
         return self.in_capacity is None or size <= self.in_capacity
 
     def _before_insert(self, key: K) -> None:
