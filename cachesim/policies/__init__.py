@@ -21,6 +21,7 @@ from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
 from cachesim.policies.sampled import RandomStore, RedisLRUStore
 from cachesim.policies.slru import SLRUStore
 from cachesim.policies.twoq import TwoQStore
+from cachesim.policies.wtinylfu import WTinyLFUStore
 
 __all__ = [
     "ALIASES",
@@ -42,6 +43,7 @@ __all__ = [
     "SieveStore",
     "TTLStore",
     "TwoQStore",
+    "WTinyLFUStore",
     "make_store",
     "resolve_policy",
 ]
@@ -65,6 +67,7 @@ POLICIES: dict[str, type[EntryStore[Any, Any]]] = {
         LRUKStore,
         GDSFStore,
         LIRSStore,
+        WTinyLFUStore,
     )
 }
 
@@ -84,6 +87,10 @@ ALIASES: dict[str, str] = {
     "lru2": "lru-k",
     "lru-2": "lru-k",
     "greedy-dual-size-frequency": "gdsf",
+    "w-tinylfu": "wtinylfu",
+    "window-tinylfu": "wtinylfu",
+    "tinylfu": "wtinylfu",
+    "caffeine": "wtinylfu",
 }
 
 
