@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from cachesim.policies.admission import Admission, with_admission
 from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
 from cachesim.policies.gdsf import GDSFStore
@@ -105,10 +106,19 @@ def resolve_policy(policy: str) -> str:
 
 
 def make_store(
-    policy: str, capacity: int | None = None, **options: Any
+    policy: str,
+    capacity: int | None = None,
+    *,
+    admission: str | Admission | None = None,
+    **options: Any,
 ) -> EntryStore[Hashable, Any]:
     """Build an empty store for ``policy`` (case-insensitive) with ``capacity`` entries.
 
     ``options`` go to the policy (e.g. ``samples=10, seed=1`` for ``redis-lru``).
+    ``admission`` (a name from :data:`cachesim.policies.admission.ADMISSIONS` or an
+    instance) filters which new entries are stored.
     """
-    return POLICIES[resolve_policy(policy)](capacity, **options)
+    store = POLICIES[resolve_policy(policy)](capacity, **options)
+    if admission is not None:
+        return with_admission(store, admission)
+    return store

@@ -33,7 +33,10 @@ import numpy as np
 import pandas as pd
 
 from cachesim.policies import MISSING, make_store, resolve_policy
+from cachesim.policies.admission import Admission, with_admission
 from cachesim.sim import _kernels
+from cachesim.sim.opt_size import belady_size
+from cachesim.sim.penalty import Penalty, penalty_totals
 from cachesim.sim.result import SimulationResult
 from cachesim.sim.workload import OP_GET, OP_SET, Workload
 
@@ -42,7 +45,16 @@ __all__ = ["OFFLINE_POLICIES", "resolve_capacity", "simulate", "window_frame"]
 logger = logging.getLogger("cachesim.sim")
 
 #: Policies that need the whole future (not usable as a MemoryProvider policy).
-OFFLINE_POLICIES = {"opt": "opt", "belady": "opt", "optimal": "opt", "clairvoyant": "opt"}
+OFFLINE_POLICIES = {
+    "opt": "opt",
+    "belady": "opt",
+    "optimal": "opt",
+    "clairvoyant": "opt",
+    "opt-size": "opt-size",
+    "belady-size": "opt-size",
+    "beladysize": "opt-size",
+    "size-opt": "opt-size",
+}
 
 _COMPILED = {"lru": False, "fifo": True}  # policy -> fifo flag of the compiled kernel
 
@@ -98,6 +110,10 @@ def simulate(
     window_seconds: float | None = None,
     unit: Literal["objects", "bytes"] = "objects",
     engine: Literal["auto", "numba", "python"] = "auto",
+    admission: str | Admission | None = None,
+    admission_options: dict[str, Any] | None = None,
+    miss_penalty: Penalty | None = None,
+    hit_penalty: Penalty | None = None,
     **options: Any,
 ) -> SimulationResult:
     """Replay ``workload`` against ``policy`` with ``capacity``; return the counts.
@@ -112,6 +128,15 @@ def simulate(
     share).  ``window`` / ``window_seconds``: also report the hit ratio per
     window of that many requests / seconds of trace time.  ``options`` go to
     the policy (e.g. ``samples=10`` for ``redis-lru``).
+
+    ``admission``: an admission policy (``tinylfu``, ``bloom``,
+    ``probabilistic``, ``size`` or an :class:`~cachesim.policies.admission.Admission`)
+    asked before each new entry is stored, with ``admission_options`` (e.g.
+    ``{"p": 0.3}``); the result then counts ``admitted`` and ``rejected``.
+    ``miss_penalty`` / ``hit_penalty``: the cost of a missed / hit read (a
+    number, one value per request, or a function of the sizes); the result
+    then has ``weighted_hit_ratio``, ``average_miss_penalty`` and
+    ``average_penalty``.  ``policy="opt-size"`` is Belady-Size.
     """
     if unit not in ("objects", "bytes"):
         raise ValueError(f"unit must be 'objects' or 'bytes', got {unit!r}")
@@ -130,13 +155,45 @@ def simulate(
     skip = _warmup_count(warmup, n)
     default_ttl = math.inf if ttl is None else float(ttl)
     sizes = workload.size if unit == "bytes" else None
-    want_flags = window is not None or window_seconds is not None
+    want_windows = window is not None or window_seconds is not None
+    want_flags = want_windows or miss_penalty is not None or hit_penalty is not None
     flags = np.full(n, 2, dtype=np.uint8) if want_flags else None
     use_compiled = _kernels.use_numba(engine)
     plain = workload.op is None and workload.ttl is None and ttl is None and sizes is None
 
+    if sizes is not None and name == "wtinylfu" and "expected_entries" not in options:
+        options = {**options, "expected_entries": _expected_entries(workload, cap, sizes)}
+    admitted = rejected = None
     started = time.perf_counter()
-    if name == "opt":
+    if admission is not None and name in ("opt", "opt-size"):
+        raise ValueError("admission policies apply to online policies, not to offline optima")
+    if name == "opt-size" and cap is not None:
+        codes, uniques = workload.dense_keys()
+        counters = belady_size(
+            codes,
+            len(uniques),
+            times=workload.time,
+            ops=workload.op,
+            sizes=sizes,
+            ttls=workload.ttl,
+            default_ttl=default_ttl,
+            capacity=cap,
+            warmup=skip,
+            flags=flags,
+            **options,
+        )
+        engine_used = "python"
+    elif admission is not None:
+        admitted_store = with_admission(
+            make_store(name, cap, **options),
+            admission,
+            expected_entries=_expected_entries(workload, cap, sizes),
+            **(admission_options or {}),
+        )
+        counters = _run_store(workload, admitted_store, sizes, default_ttl, skip, flags)
+        admitted, rejected = admitted_store.admitted, admitted_store.rejected
+        engine_used = "python"
+    elif name in ("opt", "opt-size"):
         if cap is None:  # unbounded: every policy is optimal
             counters = _run_store(
                 workload, make_store("lru", None), sizes, default_ttl, skip, flags
@@ -185,8 +242,18 @@ def simulate(
     seconds = time.perf_counter() - started
 
     windows = None
-    if flags is not None:
+    if flags is not None and want_windows:
         windows = window_frame(workload.times, flags, skip, window, window_seconds)
+    penalties: tuple[float | None, float | None, float | None] = (None, None, None)
+    if flags is not None and (miss_penalty is not None or hit_penalty is not None):
+        requested, missed, hit = penalty_totals(
+            flags, skip, miss_penalty, hit_penalty, workload.size
+        )
+        penalties = (
+            requested if miss_penalty is not None else None,
+            missed if miss_penalty is not None else None,
+            hit if hit_penalty is not None else None,
+        )
     hits, misses, expirations, evictions, writes, deletes, b_req, b_hit, reads = (
         int(c) for c in counters
     )
@@ -209,9 +276,25 @@ def simulate(
         unit=unit,
         workload=workload.name,
         engine=engine_used,
+        admitted=admitted,
+        rejected=rejected,
+        penalty_requested=penalties[0],
+        penalty_missed=penalties[1],
+        penalty_hit=penalties[2],
     )
     logger.debug("simulated %s", result)
     return result
+
+
+def _expected_entries(workload: Workload, cap: int | None, sizes: np.ndarray | None) -> int | None:
+    """About how many entries fit in ``cap`` (bytes divided by the mean object size)."""
+    if cap is None or sizes is None or len(sizes) == 0:
+        return cap
+    codes, uniques = workload.dense_keys()
+    per_key = np.zeros(len(uniques), dtype=np.int64)
+    np.maximum.at(per_key, codes, sizes)
+    mean = max(1.0, float(per_key.mean()))
+    return max(1, int(cap / mean))
 
 
 def _run_store(

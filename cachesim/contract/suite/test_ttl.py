@@ -265,9 +265,7 @@ async def test_expired_entry_is_invisible(ctx: ContractContext, cache: Cache, su
 
 @clause("TTL-8")
 @requires(TTL)
-@pytest.mark.parametrize(
-    "days", [31, 40, 365], ids=["31_days", "40_days", "1_year"]
-)
+@pytest.mark.parametrize("days", [31, 40, 365], ids=["31_days", "40_days", "1_year"])
 async def test_long_ttl_is_a_duration(ctx: ContractContext, cache: Cache, days: int) -> None:
     await cache.set("k", "v", ttl=days * _DAY)
     assert await cache.get("k") == "v", f"a {days}-day TTL expired at once"
