@@ -89,8 +89,9 @@ class AlwaysAdmit(Admission):
 class TinyLFUAdmission(Admission):
     """TinyLFU: admit a new entry only if it was requested more often than the victim.
 
-    Frequencies come from a 4-bit count-min sketch sized for ``expected_entries``
-    (default: the capacity) that halves itself every ``sample_size`` requests
+    Frequencies come from a 4-bit count-min sketch with 4 rows of 4 ×
+    ``expected_entries`` counters (default: the capacity in entries) that
+    halves itself every ``sample_size`` requests
     (default: 10 × ``expected_entries``); ``doorkeeper=True`` adds a Bloom filter
     for first requests.  While the cache has room, everything is admitted.
     """
@@ -111,9 +112,11 @@ class TinyLFUAdmission(Admission):
         self.sketch: FrequencySketch | None = None
 
     def bind(self, capacity: int | None, expected_entries: int | None = None) -> None:
-        entries = self.expected_entries or expected_entries or capacity or 1024
+        entries = min(self.expected_entries or expected_entries or capacity or 1024, 1 << 22)
         self.sketch = FrequencySketch(
-            min(entries, 1 << 24), sample_size=self.sample_size, doorkeeper=self.doorkeeper
+            4 * entries,
+            sample_size=self.sample_size or 10 * entries,
+            doorkeeper=self.doorkeeper,
         )
 
     def record(self, key: Hashable) -> None:

@@ -8,7 +8,8 @@ is full).  A hit in segment *i* moves the entry to the top of segment *i* + 1
 (the top segment keeps it there); a segment over its size hands its least
 recently used entry down to the one below, and segment 0 evicts.  Eviction
 takes the least recently used entry of the lowest non-empty segment.  An entry
-larger than the smallest segment is not stored.
+larger than the smallest segment is not stored; a segment holds at least one
+unit, so caches smaller than the number of segments still work.
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ def segment_limits(capacity: int | None, segments: int | Sequence[float]) -> lis
             raise ValueError(f"segments must be >= 1, got {segments!r}")
         if capacity is None:
             return [math.inf] * segments
-        return [float(capacity // segments)] * segments
+        return [float(max(1, capacity // segments) if capacity else 0)] * segments
     ratios = [float(r) for r in segments]
     if not ratios or any(not r > 0 for r in ratios):
         raise ValueError(f"segment ratios must be positive numbers, got {segments!r}")
     if capacity is None:
         return [math.inf] * len(ratios)
     total = sum(ratios)
-    return [float(int(r / total * capacity)) for r in ratios]
+    return [float(max(1, int(r / total * capacity)) if capacity else 0) for r in ratios]
 
 
 class SLRUStore(PolicyStore[K, V]):

@@ -8,6 +8,7 @@ a ghost FIFO of ``out_ratio`` of the capacity (50 %, counted in the same
 units as the capacity).  A miss on a key that A1out remembers stores the entry
 in *Am*, an LRU holding the rest of the capacity; otherwise eviction takes
 Am's least recently used entry.  An entry larger than A1in is not stored.
+A1in holds at least one unit, so tiny caches still work.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class TwoQStore(PolicyStore[K, V]):
         if not 0 < in_ratio < 1 or out_ratio < 0:
             raise ValueError("need 0 < in_ratio < 1 and out_ratio >= 0")
         cap = capacity if capacity is not None else 0
-        self.in_capacity = int(cap * in_ratio) if capacity is not None else None
+        self.in_capacity = max(1, int(cap * in_ratio)) if capacity is not None else None
         self.out_capacity = int(cap * out_ratio) if capacity is not None else None
         self.main_capacity = cap - (self.in_capacity or 0) if capacity is not None else None
         self._a1in: OrderedDict[K, None] = OrderedDict()  # oldest first

@@ -8,8 +8,8 @@ and protected's overflow goes back to probation.  When room is needed, the
 entry leaving the window (the *candidate*) competes with probation's least
 recently used entry (the *victim*): TinyLFU admits the candidate only if its
 estimated frequency is higher, and the loser is evicted.  Frequencies come
-from a 4-bit count-min sketch that sees every request and halves itself every
-10 × capacity requests (:class:`~cachesim.policies.sketch.FrequencySketch`);
+from a 4-bit count-min sketch (4 rows of 4 × capacity counters) that sees
+every request and halves itself every 10 × capacity requests (:class:`~cachesim.policies.sketch.FrequencySketch`);
 ``doorkeeper=True`` adds a Bloom filter that absorbs first requests.
 
 ``adaptive=True`` sizes the window by hill climbing, as Caffeine does: every
@@ -69,8 +69,11 @@ class WTinyLFUStore(PolicyStore[K, V]):
         self._total = cap
         self._set_window(cap - int(cap * (1 - window)))
         entries = expected_entries or (capacity if capacity else 1024)
-        entries = min(entries, 1 << 24)
-        self.sketch = FrequencySketch(entries, sample_size=sample_size, doorkeeper=doorkeeper)
+        entries = min(entries, 1 << 22)
+        # 16 counters per entry (4 rows of 4 x entries), as Caffeine's sketch has
+        self.sketch = FrequencySketch(
+            4 * entries, sample_size=sample_size or 10 * entries, doorkeeper=doorkeeper
+        )
         self._segments: tuple[OrderedDict[K, None], ...] = (
             OrderedDict(),
             OrderedDict(),
