@@ -9,8 +9,9 @@ entry leaving the window (the *candidate*) competes with probation's least
 recently used entry (the *victim*): TinyLFU admits the candidate only if its
 estimated frequency is higher, and the loser is evicted.  Frequencies come
 from a 4-bit count-min sketch (4 rows of 4 × capacity counters) that sees
-every request and halves itself every 10 × capacity requests (:class:`~cachesim.policies.sketch.FrequencySketch`);
-``doorkeeper=True`` adds a Bloom filter that absorbs first requests.
+every request and halves itself every 10 × capacity requests
+(:class:`~cachesim.policies.sketch.FrequencySketch`); ``doorkeeper=True`` adds
+a Bloom filter that absorbs first requests.
 
 ``adaptive=True`` sizes the window by hill climbing, as Caffeine does: every
 sample of 10 × capacity requests it compares the hit ratio with the previous
