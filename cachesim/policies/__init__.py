@@ -4,7 +4,12 @@
 classes and :data:`ALIASES` maps other accepted spellings (``allkeys-lru``,
 ``s3-fifo`` ...) to them.  Every registered policy works both as
 ``MemoryProvider(policy=...)`` and in :func:`cachesim.sim.simulate`.  Policies
-that need the future (OPT) live in :mod:`cachesim.sim`.
+that need the future (OPT) are in :data:`OFFLINE` (simulator only).
+
+Adding a policy: write a store class (one module here, subclassing
+:class:`EntryStore` and implementing its hooks), add it to :data:`POLICIES`,
+then add its compiled kernel in :mod:`cachesim.sim.kernels`; the tests compare
+the two request by request.  ``docs/simulator.md`` has the full recipe.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from cachesim.policies.gdsf import GDSFStore
 from cachesim.policies.lirs import LIRSStore
 from cachesim.policies.lruk import LRUKStore
 from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
-from cachesim.policies.sampled import RandomStore, RedisLRUStore
+from cachesim.policies.offline import NEVER, OFFLINE, BeladyStore
+from cachesim.policies.sampled import RandomStore, RedisLRUStore, SplitMix64
 from cachesim.policies.slru import SLRUStore
 from cachesim.policies.twoq import TwoQStore
 from cachesim.policies.wtinylfu import WTinyLFUStore
@@ -27,8 +33,11 @@ from cachesim.policies.wtinylfu import WTinyLFUStore
 __all__ = [
     "ALIASES",
     "MISSING",
+    "NEVER",
+    "OFFLINE",
     "POLICIES",
     "ARCStore",
+    "BeladyStore",
     "ClockStore",
     "EntryStore",
     "FIFOStore",
@@ -42,6 +51,7 @@ __all__ = [
     "S3FIFOStore",
     "SLRUStore",
     "SieveStore",
+    "SplitMix64",
     "TTLStore",
     "TwoQStore",
     "WTinyLFUStore",

@@ -1,11 +1,12 @@
 """Admission policies: which missed entries a cache stores at all, for any eviction policy.
 
 An admission policy is asked before a key that is not cached is stored (the
-fill after a read miss, or a write of a new key); overwrites of cached keys
-are never refused.  :func:`with_admission` wraps any
-:class:`~cachesim.policies.EntryStore` so that it consults one, and counts
-``admitted`` and ``rejected`` attempts.  ``simulate(..., admission="tinylfu")``
-uses it.
+fill after a read miss, or a write of a new key), after the eviction policy's
+own checks (ghost lists, entries too large for a segment); overwrites of
+cached keys are never refused.  :func:`with_admission` makes one the
+``admission`` filter of any :class:`~cachesim.policies.EntryStore`; it sees
+every read (``record``) and counts ``admitted`` and ``rejected`` entries.
+``simulate(..., admission="tinylfu")`` uses it.
 
 =================  =====================================================================
 ``always``         admit everything (the default behaviour without a policy)
@@ -27,8 +28,8 @@ uses it.
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Iterator
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Hashable
+from typing import Any, ClassVar, TypeVar
 
 from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import FIFOStore, LRUStore
@@ -38,7 +39,6 @@ __all__ = [
     "ADMISSIONS",
     "ADMISSION_ALIASES",
     "Admission",
-    "AdmittedStore",
     "AlwaysAdmit",
     "BloomAdmission",
     "ProbabilisticAdmission",
@@ -56,21 +56,50 @@ _NOBODY = object()
 
 
 class Admission:
-    """Decides whether a new entry is stored; subclasses override :meth:`admit`."""
+    """Decides whether a new entry is stored; subclasses override :meth:`decide`.
+
+    An instance serves one store (:func:`with_admission` sets it as the store's
+    ``admission`` filter): the store calls :meth:`record` on every read and
+    :meth:`admit` for every new entry its policy would store.  ``admitted`` and
+    ``rejected`` count the answers.
+    """
 
     #: Registry name (``"tinylfu"``, ``"bloom"`` ...).
     name: ClassVar[str] = ""
-    #: Whether :meth:`admit` needs the eviction policy's next victim.
+    #: Whether :meth:`decide` needs the eviction policy's next victim.
     needs_victim: ClassVar[bool] = False
 
-    def bind(self, capacity: int | None, expected_entries: int | None = None) -> None:
-        """Learn the cache's capacity and expected number of entries before the first request."""
+    def __init__(self) -> None:
+        self.admitted = 0
+        self.rejected = 0
+        self.store: EntryStore[Any, Any] | None = None
 
-    def record(self, key: Hashable) -> None:
-        """Count one request of ``key`` (every read, and writes that do not fill a read miss)."""
+    def bind(self, store: EntryStore[Any, Any], expected_entries: int | None = None) -> None:
+        """Attach to ``store`` before the first request (``expected_entries``: sizing hint)."""
+        self.store = store
 
-    def admit(self, key: Hashable, size: int, victim: Any) -> bool:
-        """Whether to store ``key``; ``victim`` is the next eviction (MISSING if there is room)."""
+    def record(self, key: Any, size: int) -> None:
+        """Count one read of ``key``."""
+
+    def admit(self, key: Any, size: int) -> bool:
+        """Whether the new entry ``key`` of ``size`` may be stored (and count the answer)."""
+        victim: Any = MISSING
+        store = self.store
+        if (
+            self.needs_victim
+            and store is not None
+            and store.capacity is not None
+            and store.used + size > store.capacity
+        ):
+            victim = peek_victim(store)
+        if self.decide(key, size, victim):
+            self.admitted += 1
+            return True
+        self.rejected += 1
+        return False
+
+    def decide(self, key: Any, size: int, victim: Any) -> bool:
+        """The decision; ``victim`` is the next eviction, or MISSING while there is room."""
         raise NotImplementedError  # abstract
 
     def __repr__(self) -> str:
@@ -82,7 +111,7 @@ class AlwaysAdmit(Admission):
 
     name = "always"
 
-    def admit(self, key: Hashable, size: int, victim: Any) -> bool:
+    def decide(self, key: Any, size: int, victim: Any) -> bool:
         return True
 
 
@@ -106,12 +135,15 @@ class TinyLFUAdmission(Admission):
         sample_size: int | None = None,
         doorkeeper: bool = False,
     ) -> None:
+        super().__init__()
         self.expected_entries = expected_entries
         self.sample_size = sample_size
         self.doorkeeper = doorkeeper
         self.sketch: FrequencySketch | None = None
 
-    def bind(self, capacity: int | None, expected_entries: int | None = None) -> None:
+    def bind(self, store: EntryStore[Any, Any], expected_entries: int | None = None) -> None:
+        super().bind(store, expected_entries)
+        capacity = store.capacity
         entries = min(self.expected_entries or expected_entries or capacity or 1024, 1 << 22)
         self.sketch = FrequencySketch(
             4 * entries,
@@ -119,19 +151,20 @@ class TinyLFUAdmission(Admission):
             doorkeeper=self.doorkeeper,
         )
 
-    def record(self, key: Hashable) -> None:
+    def _sketch(self) -> FrequencySketch:
         if self.sketch is None:
-            self.bind(None)
-        assert self.sketch is not None
-        self.sketch.record(key)
+            entries = min(self.expected_entries or 1024, 1 << 22)
+            self.sketch = FrequencySketch(4 * entries, sample_size=self.sample_size or 10 * entries)
+        return self.sketch
 
-    def admit(self, key: Hashable, size: int, victim: Any) -> bool:
+    def record(self, key: Any, size: int) -> None:
+        self._sketch().record(key)
+
+    def decide(self, key: Any, size: int, victim: Any) -> bool:
         if victim is MISSING:
             return True
-        if self.sketch is None:
-            self.bind(None)
-        assert self.sketch is not None
-        return self.sketch.frequency(key) > self.sketch.frequency(victim)
+        sketch = self._sketch()
+        return sketch.frequency(key) > sketch.frequency(victim)
 
 
 class BloomAdmission(Admission):
@@ -149,22 +182,24 @@ class BloomAdmission(Admission):
             raise ValueError(f"expected_items must be >= 1, got {expected_items!r}")
         if not 0 < fpp < 1:
             raise ValueError(f"fpp must be in (0, 1), got {fpp!r}")
+        super().__init__()
         self.expected_items = expected_items
         self.fpp = fpp
         self.filter: BloomFilter | None = None
         self.added = 0
         self.resets = 0
 
-    def bind(self, capacity: int | None, expected_entries: int | None = None) -> None:
+    def bind(self, store: EntryStore[Any, Any], expected_entries: int | None = None) -> None:
+        super().bind(store, expected_entries)
         if self.expected_items is None:
-            entries = expected_entries or capacity or 1024
+            entries = expected_entries or store.capacity or 1024
             self.expected_items = max(1024, 4 * min(entries, 1 << 24))
         self.filter = BloomFilter.for_items(self.expected_items, self.fpp)
 
-    def admit(self, key: Hashable, size: int, victim: Any) -> bool:
+    def decide(self, key: Any, size: int, victim: Any) -> bool:
         if self.filter is None:
-            self.bind(None)
-        assert self.filter is not None
+            self.expected_items = self.expected_items or 1024
+            self.filter = BloomFilter.for_items(self.expected_items, self.fpp)
         assert self.expected_items is not None
         if self.filter.add(key):
             return True
@@ -184,10 +219,11 @@ class ProbabilisticAdmission(Admission):
     def __init__(self, p: float = 0.5, *, seed: int = 0) -> None:
         if not 0 <= p <= 1:
             raise ValueError(f"p must be in [0, 1], got {p!r}")
+        super().__init__()
         self.p = p
         self._rng = random.Random(seed)
 
-    def admit(self, key: Hashable, size: int, victim: Any) -> bool:
+    def decide(self, key: Any, size: int, victim: Any) -> bool:
         return self._rng.random() < self.p
 
 
@@ -199,9 +235,10 @@ class SizeAdmission(Admission):
     def __init__(self, max_size: int) -> None:
         if max_size < 0:
             raise ValueError(f"max_size must be >= 0, got {max_size!r}")
+        super().__init__()
         self.max_size = max_size
 
-    def admit(self, key: Hashable, size: int, victim: Any) -> bool:
+    def decide(self, key: Any, size: int, victim: Any) -> bool:
         return size <= self.max_size
 
 
@@ -262,112 +299,8 @@ def peek_victim(store: EntryStore[K, Any]) -> K:
         victim: K = peek()
         return victim
     if type(store) in (LRUStore, FIFOStore):  # the table is in eviction order
-        return store._victim_excluding(_NOBODY)  # type: ignore[arg-type]
+        return next(iter(store._values), MISSING)
     raise TypeError(f"{type(store).__name__} cannot name its next victim")
-
-
-class AdmittedStore(EntryStore[K, V], Generic[K, V]):
-    """An :class:`EntryStore` that asks ``admission`` before storing a key it does not hold."""
-
-    def __init__(
-        self,
-        store: EntryStore[K, V],
-        admission: Admission,
-        *,
-        expected_entries: int | None = None,
-    ) -> None:
-        if admission.needs_victim and not can_peek(store):
-            raise ValueError(
-                f"{admission.name!r} admission compares with the policy's next victim, "
-                f"which {store.name!r} cannot name; use lru, fifo, slru, 2q, lru-k, gdsf, "
-                "lirs or wtinylfu"
-            )
-        super().__init__(store.capacity)
-        self.name = store.name  # type: ignore[misc]
-        self.store = store
-        self.admission = admission
-        self.admitted = 0
-        self.rejected = 0
-        self._last_read: object = MISSING
-        admission.bind(store.capacity, expected_entries)
-
-    def _sync(self) -> None:
-        store = self.store
-        self.used = store.used
-        self.evictions = store.evictions
-        self.expirations = store.expirations
-
-    def __len__(self) -> int:
-        return len(self.store)
-
-    def get(self, key: K, now: float) -> V:
-        """Look ``key`` up (counted by the admission policy)."""
-        self.admission.record(key)
-        self._last_read = key
-        value = self.store.get(key, now)
-        self._sync()
-        return value
-
-    def peek(self, key: K, now: float) -> V:
-        """The live value of ``key`` without any policy effect, or MISSING."""
-        value = self.store.peek(key, now)
-        self._sync()
-        return value
-
-    def expires_at(self, key: K) -> float | None:
-        """Absolute expiry time of ``key`` (None: no expiry or absent)."""
-        return self.store.expires_at(key)
-
-    def put(self, key: K, value: V, expires_at: float | None, now: float, size: int = 1) -> bool:
-        """Store ``key`` if it is cached already or the admission policy admits it."""
-        store = self.store
-        if self._last_read != key:
-            self.admission.record(key)
-        self._last_read = MISSING
-        if store.peek(key, now) is MISSING:
-            victim: Any = MISSING
-            capacity = store.capacity
-            if self.admission.needs_victim and capacity is not None:
-                if store.used + size > capacity:
-                    store.purge_expired(now)
-                if store.used + size > capacity:
-                    victim = peek_victim(store)
-            if not self.admission.admit(key, size, victim):
-                self.rejected += 1
-                self._sync()
-                return False
-            self.admitted += 1
-        stored = store.put(key, value, expires_at, now, size)
-        self._sync()
-        return stored
-
-    def delete(self, key: K) -> bool:
-        """Remove ``key``; return whether an entry was there."""
-        found = self.store.delete(key)
-        self._sync()
-        return found
-
-    def clear(self) -> None:
-        """Remove every entry (counters are kept)."""
-        self.store.clear()
-        self._sync()
-
-    def keys(self, now: float) -> Iterator[K]:
-        """Iterate over live keys."""
-        return self.store.keys(now)
-
-    def purge_expired(self, now: float, limit: int | None = None) -> int:
-        """Remove up to ``limit`` expired entries; return how many were removed."""
-        removed = self.store.purge_expired(now, limit)
-        self._sync()
-        return removed
-
-    def next_expiry(self) -> float | None:
-        """Earliest pending expiry time (may be stale), or None."""
-        return self.store.next_expiry()
-
-    def __repr__(self) -> str:
-        return f"AdmittedStore({self.store!r}, {self.admission!r})"
 
 
 def with_admission(
@@ -376,8 +309,21 @@ def with_admission(
     *,
     expected_entries: int | None = None,
     **options: Any,
-) -> AdmittedStore[K, V]:
-    """Wrap ``store`` so that ``admission`` (a name or an instance) filters new entries."""
-    return AdmittedStore(
-        store, make_admission(admission, **options), expected_entries=expected_entries
-    )
+) -> EntryStore[K, V]:
+    """Make ``admission`` (a name or an instance) ``store``'s admission filter; return the store.
+
+    ``expected_entries`` sizes the filter's sketch or Bloom filter when the
+    capacity is in bytes (default: the capacity).
+    """
+    policy = make_admission(admission, **options)
+    if policy.needs_victim and not can_peek(store):
+        raise ValueError(
+            f"{policy.name!r} admission compares with the policy's next victim, "
+            f"which {store.name!r} cannot name; use lru, fifo, slru, 2q, lru-k, gdsf, "
+            "lirs or wtinylfu"
+        )
+    if policy.store is not None:
+        raise ValueError("an admission policy instance serves one store; make a new one")
+    policy.bind(store, expected_entries)
+    store.admission = policy
+    return store

@@ -1,20 +1,39 @@
 """The eviction/TTL core shared by :class:`~cachesim.providers.MemoryProvider` and
-the simulator's virtual engine.
+the simulator.
 
 A store maps keys to values with an optional absolute expiry time, bounded by a
-capacity (in size units; every entry has size 1 unless told otherwise).  Expired
-entries are invisible: reading one removes it and counts an expiration, and they
-are purged first when space is needed.  Subclasses implement only the policy:
-which entry to evict next.
+capacity in size units (every entry has size 1 unless told otherwise, so the
+capacity counts entries; pass sizes in bytes and it counts bytes).  Expired
+entries are invisible: reading one removes it and counts an expiration, and
+they are purged first when space is needed.  Subclasses implement only the
+policy, through the hooks below.
+
+The store classes are the reference implementation of every policy: the
+simulator's compiled kernels (:mod:`cachesim.sim.kernels`) re-implement the
+same hooks over arrays and are tested to give identical counts request by
+request.  How a request flows through the hooks:
+
+* ``get`` of a live entry calls :meth:`EntryStore._on_hit`;
+* ``put`` of a key that holds a live entry of the **same size** calls
+  :meth:`EntryStore._on_update` (an overwrite in place); an entry of another
+  size is removed and the new one stored as a new entry;
+* ``put`` of a new key calls :meth:`EntryStore._admit` (may refuse; ghost lists
+  are consulted here), then the store's ``admission`` filter if it has one,
+  then refuses entries larger than the capacity; then, while the entry does
+  not fit, purges expired entries and evicts :meth:`EntryStore._victim`, then
+  calls :meth:`EntryStore._on_insert` (may still refuse, as libCacheSim's
+  S3-FIFO does for entries as large as its small queue);
+* every entry that leaves (evicted, expired, deleted, replaced) goes through
+  :meth:`EntryStore._on_remove` while it is still in the table.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable, Iterator
-from typing import Any, ClassVar, Final, Generic, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
-__all__ = ["MISSING", "EntryStore"]
+__all__ = ["MISSING", "AdmissionFilter", "EntryStore"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -32,6 +51,20 @@ class _Missing:
 
 #: Returned by :meth:`EntryStore.get` on a miss (``None`` is a value).
 MISSING: Final[Any] = _Missing()
+
+
+class AdmissionFilter(Protocol):
+    """Decides whether a new entry may enter a store (TinyLFU, Bloom filter, size ...).
+
+    ``record`` sees every read of a key (``get``); ``admit`` is asked for each
+    new entry the policy would store.
+    """
+
+    def record(self, key: Any, size: int) -> None:
+        """Note one access of ``key``."""
+
+    def admit(self, key: Any, size: int) -> bool:
+        """Whether the new entry ``key`` of ``size`` may be stored."""
 
 
 class EntryStore(Generic[K, V]):
@@ -55,46 +88,47 @@ class EntryStore(Generic[K, V]):
         self.used = 0
         self.evictions = 0
         self.expirations = 0
+        #: Optional admission filter consulted for new entries (simulator use).
+        self.admission: AdmissionFilter | None = None
 
     # -- policy hooks -------------------------------------------------------------
     def _new_table(self) -> dict[K, V]:
         """Return the table holding values (an OrderedDict for order-based policies)."""
         return {}
 
+    def _admit(self, key: K, size: int) -> bool:
+        """Whether a new entry of ``size`` may be stored (before any eviction).
+
+        Called for every new key, first; policies with ghost lists look the key
+        up here.  Entries larger than the capacity are refused afterwards
+        whatever this returns; the default admits everything else.
+        """
+        return True
+
+    def _on_insert(self, key: K, size: int) -> bool:
+        """Place a new ``key`` (room has been made; it is not in the table yet).
+
+        Return False to refuse it after all (nothing is stored).
+        """
+        return True
+
     def _on_hit(self, key: K) -> None:
         """Record a read hit of ``key``."""
 
-    def _on_insert(self, key: K) -> None:
-        """Record that ``key`` was inserted (it is already in the table)."""
-
     def _on_update(self, key: K) -> None:
-        """Record that an existing ``key`` was overwritten."""
+        """Record that a live ``key`` was overwritten with a value of the same size."""
         self._on_hit(key)
 
     def _on_remove(self, key: K) -> None:
         """Forget policy state for ``key`` (it is still in the table)."""
 
-    def _before_insert(self, key: K) -> None:
-        """Called when a new ``key`` is about to be stored, before room is made for it."""
+    def _victim(self, size: int) -> K:
+        """Return the key to evict next, to make room for an entry of ``size``.
 
-    def _victim(self) -> K:
-        """Return the key to evict next (the table is not empty).
-
-        Called only when an eviction will follow, so policies may update their
-        state here (a CLOCK hand, ghost lists).
+        The table is not empty.  Called only when an eviction follows, so
+        policies may update their state here (a CLOCK hand, ghost lists).
         """
         raise NotImplementedError  # abstract
-
-    def _victim_excluding(self, key: K) -> K:
-        """A victim other than ``key`` (just overwritten), or MISSING if there is none.
-
-        The default walks the table in its order: the oldest entry for the
-        OrderedDict-based policies.
-        """
-        for candidate in self._values:
-            if candidate != key:
-                return candidate
-        return MISSING  # type: ignore[no-any-return]
 
     # -- public API ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -103,6 +137,8 @@ class EntryStore(Generic[K, V]):
 
     def get(self, key: K, now: float) -> V:
         """Return the live value of ``key`` (counting a hit for the policy) or MISSING."""
+        if self.admission is not None:
+            self.admission.record(key, self._sizes.get(key, 1))
         values = self._values
         if key not in values:
             return MISSING  # type: ignore[no-any-return]
@@ -129,42 +165,47 @@ class EntryStore(Generic[K, V]):
         """Absolute expiry time of ``key`` (None: no expiry or absent)."""
         return self._expires.get(key)
 
+    def size_of(self, key: K) -> int:
+        """Size of the stored entry ``key`` (1 unless stored with another size)."""
+        return self._sizes.get(key, 1)
+
     def put(self, key: K, value: V, expires_at: float | None, now: float, size: int = 1) -> bool:
         """Store ``key``; evict (expired entries first) to make room.
 
-        Returns False (storing nothing, dropping any old value) when ``size``
-        exceeds the whole capacity.
+        Returns False when the policy refuses the entry (e.g. ``size`` exceeds
+        the whole capacity); then nothing is stored and any old value is gone.
         """
-        capacity = self.capacity
         values = self._values
         if key in values:
-            if capacity is not None and size > capacity:
-                self._remove(key)
-                return False
-            self.used += size - self._sizes.get(key, 1)
-            values[key] = value
-            if size != 1:
-                self._sizes[key] = size
+            if self._expires and self._is_expired(key, now):
+                self._expire(key)  # gone already: what follows is a new entry
+            elif size == self._sizes.get(key, 1):
+                values[key] = value
+                self._set_expiry(key, expires_at)
+                self._on_update(key)
+                return True
             else:
-                self._sizes.pop(key, None)
-            self._set_expiry(key, expires_at)
-            self._on_update(key)
-            self._make_room(now, exclude=key)
-            return True
+                self._remove(key)  # replaced by an entry of another size
+        if not self._admit(key, size):
+            return False
+        if self.admission is not None and not self.admission.admit(key, size):
+            return False
+        capacity = self.capacity
         if capacity is not None and size > capacity:
             return False
-        self._before_insert(key)
         if capacity is not None and self.used + size > capacity:
             if self._heap:
                 self.purge_expired(now)
             while self.used + size > capacity:
-                self._evict()
+                self._remove(self._victim(size))
+                self.evictions += 1
+        if not self._on_insert(key, size):
+            return False
         values[key] = value
         self.used += size
         if size != 1:
             self._sizes[key] = size
         self._set_expiry(key, expires_at)
-        self._on_insert(key)
         return True
 
     def delete(self, key: K) -> bool:
@@ -188,7 +229,7 @@ class EntryStore(Generic[K, V]):
                 yield key
 
     def purge_expired(self, now: float, limit: int | None = None) -> int:
-        """Remove up to ``limit`` expired entries; return how many were removed."""
+        """Remove up to ``limit`` expired entries, earliest expiry first; return how many."""
         heap, expires = self._heap, self._expires
         removed = 0
         while heap and heap[0][0] <= now and (limit is None or removed < limit):
@@ -211,6 +252,8 @@ class EntryStore(Generic[K, V]):
         if expires_at is None:
             self._expires.pop(key, None)
             return
+        if self._expires.get(key) == expires_at:
+            return  # already queued at this time
         self._expires[key] = expires_at
         heapq.heappush(self._heap, (expires_at, key))
         if len(self._heap) > 2 * len(self._expires) + 64:
@@ -220,25 +263,6 @@ class EntryStore(Generic[K, V]):
     def _expire(self, key: K) -> None:
         self._remove(key)
         self.expirations += 1
-
-    def _evict(self) -> None:
-        self._remove(self._victim())
-        self.evictions += 1
-
-    def _make_room(self, now: float, exclude: K) -> None:
-        capacity = self.capacity
-        if capacity is None or self.used <= capacity:
-            return
-        if self._heap:
-            self.purge_expired(now)
-        while self.used > capacity:
-            victim = self._victim()
-            if victim == exclude:  # never evict what was just written
-                victim = self._victim_excluding(exclude)
-                if victim is MISSING:
-                    break
-            self._remove(victim)
-            self.evictions += 1
 
     def _remove(self, key: K) -> None:
         self._on_remove(key)

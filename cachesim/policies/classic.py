@@ -1,4 +1,4 @@
-"""Classic replacement policies: LRU, FIFO, CLOCK and LFU (LRU among equal frequencies)."""
+"""Classic replacement policies: LRU, FIFO, CLOCK and LFU."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class LRUStore(EntryStore[K, V]):
     def _on_hit(self, key: K) -> None:
         self._values.move_to_end(key)  # type: ignore[attr-defined]
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         return next(iter(self._values))
 
 
@@ -40,14 +40,17 @@ class FIFOStore(EntryStore[K, V]):
     def _on_update(self, key: K) -> None:
         pass
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         return next(iter(self._values))
 
 
 class LFUStore(EntryStore[K, V]):
-    """Least frequently used; among equal counts, the least recently used goes first.
+    """Least frequently used; among equal counts, the one that reached it first goes first.
 
-    O(1) per operation (frequency buckets of insertion-ordered dicts).
+    An entry starts at count 1 and every hit (or overwrite) adds one.  O(1) per
+    operation: one insertion-ordered bucket per count, the buckets chained in
+    increasing order, so the victim is always the head of the first bucket
+    (libCacheSim's LFU, the same victims).
     """
 
     name = "lfu"
@@ -56,36 +59,64 @@ class LFUStore(EntryStore[K, V]):
         super().__init__(capacity)
         self._freq: dict[K, int] = {}
         self._buckets: dict[int, dict[K, None]] = {}
-        self._min = 0
+        self._higher: dict[int, int] = {}  # count -> next larger count with entries
+        self._lower: dict[int, int] = {}  # count -> next smaller count with entries
+        self._min = 0  # smallest count with entries (0: none)
 
-    def _on_insert(self, key: K) -> None:
+    def _link_after(self, f: int, new: int) -> None:
+        """Add an empty bucket ``new`` right after bucket ``f`` (0: at the front)."""
+        self._buckets[new] = {}
+        nxt = self._higher.get(f, 0) if f else self._min
+        if f:
+            self._higher[f] = new
+            self._lower[new] = f
+        else:
+            self._min = new
+        if nxt:
+            self._higher[new] = nxt
+            self._lower[nxt] = new
+
+    def _drop_if_empty(self, f: int) -> None:
+        if self._buckets[f]:
+            return
+        del self._buckets[f]
+        lower = self._lower.pop(f, 0)
+        higher = self._higher.pop(f, 0)
+        if lower:
+            if higher:
+                self._higher[lower] = higher
+            else:
+                del self._higher[lower]
+        else:
+            self._min = higher
+        if higher:
+            if lower:
+                self._lower[higher] = lower
+            else:
+                del self._lower[higher]
+
+    def _on_insert(self, key: K, size: int) -> bool:
+        if 1 not in self._buckets:
+            self._link_after(0, 1)
+        self._buckets[1][key] = None
         self._freq[key] = 1
-        self._buckets.setdefault(1, {})[key] = None
-        self._min = 1
+        return True
 
     def _on_hit(self, key: K) -> None:
         f = self._freq[key]
-        bucket = self._buckets[f]
-        del bucket[key]
-        if not bucket:
-            del self._buckets[f]
-            if self._min == f:
-                self._min = f + 1
+        if f + 1 not in self._buckets:
+            self._link_after(f, f + 1)
+        del self._buckets[f][key]
+        self._buckets[f + 1][key] = None
         self._freq[key] = f + 1
-        self._buckets.setdefault(f + 1, {})[key] = None
+        self._drop_if_empty(f)
 
     def _on_remove(self, key: K) -> None:
         f = self._freq.pop(key)
-        bucket = self._buckets[f]
-        del bucket[key]
-        if not bucket:
-            del self._buckets[f]
-            if self._min == f:
-                self._min = min(self._buckets, default=0)
+        del self._buckets[f][key]
+        self._drop_if_empty(f)
 
-    def _victim(self) -> K:
-        if self._min not in self._buckets:
-            self._min = min(self._buckets)
+    def _victim(self, size: int) -> K:
         return next(iter(self._buckets[self._min]))
 
 
@@ -112,7 +143,7 @@ class ClockStore(EntryStore[K, V]):
     def _on_remove(self, key: K) -> None:
         self._referenced.discard(key)
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         table: OrderedDict[K, V] = self._values  # type: ignore[assignment]
         referenced = self._referenced
         while True:

@@ -70,7 +70,8 @@ class GDSFStore(PolicyStore[K, V]):
                     self.inflation = mine[0]
                     self.evictions += 1
                     return False
-                self._evict()
+                self._remove(self._victim(size))
+                self.evictions += 1
             self._pending = mine[0]
         return super().put(key, value, expires_at, now, size)
 
@@ -84,10 +85,11 @@ class GDSFStore(PolicyStore[K, V]):
             self._order = [(p, t, k) for k, (p, t) in self._rank.items()]
             heapq.heapify(self._order)
 
-    def _on_insert(self, key: K) -> None:
+    def _on_insert(self, key: K, size: int) -> bool:
         self._freq[key] = 1
-        self._push(key, self._incoming, self._pending)
+        self._push(key, size, self._pending)
         self._pending = None
+        return True
 
     def _on_hit(self, key: K) -> None:
         self._freq[key] += 1
@@ -106,7 +108,7 @@ class GDSFStore(PolicyStore[K, V]):
             heapq.heappop(heap)
         return MISSING  # type: ignore[no-any-return]
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         key = self.peek_victim()
         if key is not MISSING:
             self.inflation = self._rank[key][0]

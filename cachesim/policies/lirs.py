@@ -159,19 +159,7 @@ class LIRSStore(PolicyStore[K, V]):
             self._s_push(key, size, lir=False)
         self._limit_stack()
 
-    def _on_update(self, key: K) -> None:
-        delta = self._incoming - self._previous
-        if key in self._s:
-            self._s_size[key] += delta
-            self._s_bytes += delta
-            if self._lir[key]:
-                self.lir_bytes += delta
-        if key in self._q:
-            self.hir_bytes += delta
-        self._on_hit(key)
-
-    def _before_insert(self, key: K) -> None:
-        size = self._incoming
+    def _admit(self, key: K, size: int) -> bool:
         if key in self._s:  # a non-resident HIR block: it will come back as LIR
             self._s.move_to_end(key)
             while self.lir_bytes + self._s_size[key] > self.lir_limit and len(self._s) > 1:
@@ -184,15 +172,15 @@ class LIRSStore(PolicyStore[K, V]):
                 if len(self._s) <= 1:
                     break
                 self._evict_lir()
-        elif self.lir_bytes + size > self.lir_limit and self.hir_bytes + size > self.hir_limit:
+            return True
+        if size > self.hir_limit:
+            return False
+        if self.lir_bytes + size > self.lir_limit and self.hir_bytes + size > self.hir_limit:
             while self._q and self.hir_bytes + size > self.hir_limit:
                 self._evict_hir()
+        return True
 
-    def _accepts(self, key: K, size: int) -> bool:
-        return key in self._values or key in self._s or size <= self.hir_limit
-
-    def _on_insert(self, key: K) -> None:
-        size = self._incoming
+    def _on_insert(self, key: K, size: int) -> bool:
         if key in self._s:
             self._lir[key] = True
             self._resident[key] = True
@@ -207,6 +195,7 @@ class LIRSStore(PolicyStore[K, V]):
             self._q[key] = None
             self.hir_bytes += size
         self._limit_stack()
+        return True
 
     def _on_remove(self, key: K) -> None:
         if self._internal:
@@ -231,5 +220,5 @@ class LIRSStore(PolicyStore[K, V]):
                 return key
         return MISSING  # type: ignore[no-any-return]
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         return self.peek_victim()

@@ -62,12 +62,13 @@ class LRUKStore(PolicyStore[K, V]):
             self._order = [(t, k) for k, t in self._kth.items()]
             heapq.heapify(self._order)
 
-    def _on_insert(self, key: K) -> None:
+    def _on_insert(self, key: K, size: int) -> bool:
         self._history[key] = deque([self._clock], maxlen=self.k)
         if self.k == 1:
             self._rank(key, self._clock)
         else:
             self._young[key] = None
+        return True
 
     def _on_hit(self, key: K) -> None:
         history = self._history[key]
@@ -95,5 +96,5 @@ class LRUKStore(PolicyStore[K, V]):
             heapq.heappop(heap)
         return MISSING  # type: ignore[no-any-return]
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         return self.peek_victim()

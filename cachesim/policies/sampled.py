@@ -6,21 +6,46 @@ so far (sorted by idle time) and evicts the idlest pool entry that still
 exists (``src/evict.c``).  :class:`RedisLRUStore` models that with a logical
 access clock (exact recency instead of Redis' 1 s LRU clock) and a seeded
 random number generator, so runs are reproducible.
+
+The generator is SplitMix64 (Steele et al., 2014) written out here, so that the
+simulator's compiled kernels draw exactly the same numbers.
 """
 
 from __future__ import annotations
 
 import bisect
-import random
 from collections.abc import Hashable
 from typing import TypeVar
 
-from cachesim.policies.base import MISSING, EntryStore
+from cachesim.policies.base import EntryStore
 
-__all__ = ["RandomStore", "RedisLRUStore"]
+__all__ = ["RandomStore", "RedisLRUStore", "SplitMix64"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+_MASK = (1 << 64) - 1
+
+
+class SplitMix64:
+    """A small seeded 64-bit generator; ``below(n)`` draws uniformly from ``range(n)``."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, seed: int = 0) -> None:
+        self.state = seed & _MASK
+
+    def next(self) -> int:
+        """The next 64-bit output."""
+        self.state = z = (self.state + 0x9E3779B97F4A7C15) & _MASK
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return z ^ (z >> 31)
+
+    def below(self, n: int) -> int:
+        """A uniform integer in ``[0, n)`` from the top 53 bits (``n`` < 2**53)."""
+        return int((self.next() >> 11) * (1.0 / 9007199254740992.0) * n)
 
 
 class _SampledStore(EntryStore[K, V]):
@@ -28,13 +53,14 @@ class _SampledStore(EntryStore[K, V]):
 
     def __init__(self, capacity: int | None = None, *, seed: int = 0) -> None:
         super().__init__(capacity)
-        self._rng = random.Random(seed)
+        self._rng = SplitMix64(seed)
         self._slots: list[K] = []
         self._slot_of: dict[K, int] = {}
 
-    def _on_insert(self, key: K) -> None:
+    def _on_insert(self, key: K, size: int) -> bool:
         self._slot_of[key] = len(self._slots)
         self._slots.append(key)
+        return True
 
     def _on_remove(self, key: K) -> None:
         slots, slot_of = self._slots, self._slot_of
@@ -46,7 +72,7 @@ class _SampledStore(EntryStore[K, V]):
 
     def _sample(self) -> K:
         slots = self._slots
-        return slots[self._rng.randrange(len(slots))]
+        return slots[self._rng.below(len(slots))]
 
 
 class RandomStore(_SampledStore[K, V]):
@@ -54,16 +80,8 @@ class RandomStore(_SampledStore[K, V]):
 
     name = "random"
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         return self._sample()
-
-    def _victim_excluding(self, key: K) -> K:
-        if len(self._slots) < 2:
-            return MISSING  # type: ignore[no-any-return]
-        while True:
-            victim = self._sample()
-            if victim != key:
-                return victim
 
 
 class RedisLRUStore(_SampledStore[K, V]):
@@ -100,9 +118,10 @@ class RedisLRUStore(_SampledStore[K, V]):
         self._clock += 1
         self._access[key] = self._clock
 
-    def _on_insert(self, key: K) -> None:
-        super()._on_insert(key)
+    def _on_insert(self, key: K, size: int) -> bool:
+        super()._on_insert(key, size)
         self._touch(key)
+        return True
 
     def _on_hit(self, key: K) -> None:
         self._touch(key)
@@ -123,26 +142,11 @@ class RedisLRUStore(_SampledStore[K, V]):
             if len(pool) > self.pool_size:
                 pool.pop()  # drop the most recently used candidate
 
-    def _victim(self) -> K:
-        return self._pick(None)
-
-    def _victim_excluding(self, key: K) -> K:
-        if len(self._slots) < 2:
-            return MISSING  # type: ignore[no-any-return]
-        return self._pick(key)
-
-    def _pick(self, exclude: K | None) -> K:
-        pool, values = self._pool, self._values
+    def _victim(self, size: int) -> K:
+        pool, slot_of = self._pool, self._slot_of
         while True:
             self._populate()
-            keep: list[tuple[int, int, K]] = []
-            for i, entry in enumerate(pool):
-                key = entry[2]
-                if key not in values:
-                    continue  # deleted since it was sampled: drop it, as Redis does
-                if key == exclude:
-                    keep.append(entry)
-                    continue
-                pool[:] = keep + pool[i + 1 :]
-                return key
-            pool[:] = keep
+            while pool:
+                key = pool.pop(0)[2]
+                if key in slot_of:  # entries deleted since they were sampled are skipped
+                    return key

@@ -58,11 +58,10 @@ class SLRUStore(PolicyStore[K, V]):
         self._bytes = [0] * n
         self._seg_of: dict[K, int] = {}
 
-    def _accepts(self, key: K, size: int) -> bool:
+    def _admit(self, key: K, size: int) -> bool:
         return size <= min(self.limits)
 
-    def _on_insert(self, key: K) -> None:
-        size = self._incoming
+    def _on_insert(self, key: K, size: int) -> bool:
         seg = 0
         for i, limit in enumerate(self.limits):
             if self._bytes[i] + size <= limit:
@@ -71,6 +70,7 @@ class SLRUStore(PolicyStore[K, V]):
         self._segs[seg][key] = None
         self._seg_of[key] = seg
         self._bytes[seg] += size
+        return True
 
     def _on_hit(self, key: K) -> None:
         i = self._seg_of[key]
@@ -86,10 +86,6 @@ class SLRUStore(PolicyStore[K, V]):
         self._bytes[i + 1] += size
         while self._bytes[i + 1] > self.limits[i + 1]:
             self._cool(i + 1)
-
-    def _on_update(self, key: K) -> None:
-        self._bytes[self._seg_of[key]] += self._incoming - self._previous
-        self._on_hit(key)
 
     def _cool(self, seg: int) -> None:
         """Hand the LRU entry of ``seg`` down one segment (segment 0 evicts)."""
@@ -119,5 +115,5 @@ class SLRUStore(PolicyStore[K, V]):
                 return next(iter(seg))
         return MISSING  # type: ignore[no-any-return]
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         return self.peek_victim()

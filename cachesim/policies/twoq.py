@@ -53,17 +53,14 @@ class TwoQStore(PolicyStore[K, V]):
         self._out_bytes = 0
         self._ghost_hit = False
 
-    def _accepts(self, key: K, size: int) -> bool:
+    def _admit(self, key: K, size: int) -> bool:
+        ghost = self._a1out.pop(key, None)
+        self._ghost_hit = ghost is not None
+        if ghost is not None:
+            self._out_bytes -= ghost
         return self.in_capacity is None or size <= self.in_capacity
 
-    def _before_insert(self, key: K) -> None:
-        size = self._a1out.pop(key, None)
-        self._ghost_hit = size is not None
-        if size is not None:
-            self._out_bytes -= size
-
-    def _on_insert(self, key: K) -> None:
-        size = self._incoming
+    def _on_insert(self, key: K, size: int) -> bool:
         if self._ghost_hit and self.main_capacity is not None and size <= self.main_capacity:
             while self._am and self._am_bytes + size > self.main_capacity:
                 self._evict_now(next(iter(self._am)))
@@ -73,18 +70,11 @@ class TwoQStore(PolicyStore[K, V]):
             self._a1in[key] = None
             self._in_bytes += size
         self._ghost_hit = False
+        return True
 
     def _on_hit(self, key: K) -> None:
         if key in self._am:
             self._am.move_to_end(key)
-
-    def _on_update(self, key: K) -> None:
-        delta = self._incoming - self._previous
-        if key in self._am:
-            self._am_bytes += delta
-            self._am.move_to_end(key)
-        else:
-            self._in_bytes += delta
 
     def _on_remove(self, key: K) -> None:
         size = self._size(key)
@@ -115,7 +105,7 @@ class TwoQStore(PolicyStore[K, V]):
             return next(iter(self._am))
         return MISSING  # type: ignore[no-any-return]
 
-    def _victim(self) -> K:
+    def _victim(self, size: int) -> K:
         key = self.peek_victim()
         if key in self._a1in:
             self._remember(key, self._size(key))

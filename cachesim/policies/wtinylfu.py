@@ -82,6 +82,7 @@ class WTinyLFUStore(PolicyStore[K, V]):
         )
         self._bytes = [0, 0, 0]
         self._where: dict[K, int] = {}
+        self._candidates: list[K] = []
         self._last_read: object = MISSING
         # hill climber
         self._step = -STEP_PERCENT * cap
@@ -140,57 +141,45 @@ class WTinyLFUStore(PolicyStore[K, V]):
         else:
             self._segments[where].move_to_end(key)
 
-    def _on_update(self, key: K) -> None:
-        self._bytes[self._where[key]] += self._incoming - self._previous
-        self._on_hit(key)
-
-    def _before_insert(self, key: K) -> None:
-        size = self._incoming
+    def _admit(self, key: K, size: int) -> bool:
+        """Move the window's overflow to probation; those entries become the candidates."""
         window = self._segments[WINDOW]
-        candidates: list[K] = []
+        candidates = self._candidates = []
         while window and self._bytes[WINDOW] + size > self.window_capacity:
             candidate = next(iter(window))
             self._move(candidate, PROBATION)
             candidates.append(candidate)
-        capacity = self.capacity
-        if capacity is None or self.used + size <= capacity:
-            return
-        if self._heap:
-            self.purge_expired(self._now)
-            candidates = [c for c in candidates if c in self._where]
-        frequency = self.sketch.frequency
-        while self.used + size > capacity:
-            victim = self.peek_victim()
-            if victim is MISSING:
-                break
-            if candidates and victim != candidates[0]:
-                candidate = candidates[0]
-                if frequency(candidate) > frequency(victim):
-                    self._evict_now(victim)
-                    continue
-                victim = candidate
-            if candidates and victim == candidates[0]:
-                candidates.pop(0)
-            self._evict_now(victim)
+        return True
 
-    def _on_insert(self, key: K) -> None:
+    def _victim(self, size: int) -> K:
+        """The loser of the oldest candidate against probation's least recently used entry."""
+        victim = self.peek_victim()
+        candidates = self._candidates
+        if candidates and victim != candidates[0]:
+            frequency = self.sketch.frequency
+            if frequency(candidates[0]) <= frequency(victim):
+                return candidates[0]
+        return victim
+
+    def _on_insert(self, key: K, size: int) -> bool:
         self._segments[WINDOW][key] = None
-        self._bytes[WINDOW] += self._incoming
+        self._bytes[WINDOW] += size
         self._where[key] = WINDOW
+        self._candidates = []
+        return True
 
     def _on_remove(self, key: K) -> None:
         where = self._where.pop(key)
         del self._segments[where][key]
         self._bytes[where] -= self._size(key)
+        if key in self._candidates:
+            self._candidates.remove(key)
 
     def peek_victim(self) -> K:
         for seg in (PROBATION, PROTECTED, WINDOW):
             if self._segments[seg]:
                 return next(iter(self._segments[seg]))
         return MISSING  # type: ignore[no-any-return]
-
-    def _victim(self) -> K:
-        return self.peek_victim()
 
     # -- hill climbing --------------------------------------------------------------
     def _climb(self) -> None:

@@ -191,7 +191,9 @@ def simulate(
             **(admission_options or {}),
         )
         counters = _run_store(workload, admitted_store, sizes, default_ttl, skip, flags)
-        admitted, rejected = admitted_store.admitted, admitted_store.rejected
+        assert isinstance(admitted_store.admission, Admission)
+        admitted = admitted_store.admission.admitted
+        rejected = admitted_store.admission.rejected
         engine_used = "python"
     elif name in ("opt", "opt-size"):
         if cap is None:  # unbounded: every policy is optimal
