@@ -112,6 +112,12 @@ class LIRSStore(PolicyStore[K, V]):
     def _evict_lir(self) -> None:
         key = next(iter(self._s))
         size = self._s_size[key]
+        if not self._lir[key]:  # an HIR block at the bottom: it only leaves S
+            if not self._resident[key]:
+                self._nonresident.pop(key, None)
+            self._s_drop(key)
+            self._prune()
+            return
         self.lir_bytes -= size
         self._s_drop(key)
         if size <= self.hir_limit and key in self._values:
@@ -145,7 +151,7 @@ class LIRSStore(PolicyStore[K, V]):
             if in_q:
                 del q[key]
                 self.hir_bytes -= size
-            while self.lir_bytes + size > self.lir_limit and self._s:
+            while self.lir_bytes + size > self.lir_limit and next(iter(s)) != key:
                 self._evict_lir()
             self._lir[key] = True
             self.lir_bytes += size
