@@ -74,7 +74,7 @@ def test_policy_equals_libcachesim(
     capacities, unit = _capacities(workload)
     oracle = getattr(lcs, EXACT[policy])
     for capacity in capacities:
-        hit, byte_hit = _lcs(path, lambda c: oracle(cache_size=c), capacity, unit)
+        hit, byte_hit = _lcs(path, lambda c: oracle(cache_size=c, hashpower=16), capacity, unit)
         got = simulate(workload, capacity, policy, unit=unit)  # type: ignore[arg-type]
         assert got.hit_ratio == pytest.approx(hit, abs=1e-9), capacity
         assert got.byte_hit_ratio == pytest.approx(byte_hit, abs=1e-9), capacity
@@ -88,7 +88,7 @@ def test_lirs_is_within_a_few_hits_of_libcachesim(
     workload, path = written[trace]
     capacities, unit = _capacities(workload)
     for capacity in capacities:
-        hit, byte_hit = _lcs(path, lambda c: lcs.LIRS(cache_size=c), capacity, unit)
+        hit, byte_hit = _lcs(path, lambda c: lcs.LIRS(cache_size=c, hashpower=16), capacity, unit)
         got = simulate(workload, capacity, "lirs", unit=unit)  # type: ignore[arg-type]
         assert got.hit_ratio == pytest.approx(hit, abs=1e-3), capacity
         assert got.byte_hit_ratio == pytest.approx(byte_hit, abs=1e-3), capacity
@@ -102,7 +102,7 @@ def test_bloom_and_size_admission_equal_libcachesim(
     for capacity in capacities[:2]:
         hit, byte_hit = _lcs(
             path,
-            lambda c: lcs.LRU(cache_size=c, admissioner=lcs.BloomFilterAdmissioner()),
+            lambda c: lcs.LRU(cache_size=c, hashpower=16, admissioner=lcs.BloomFilterAdmissioner()),
             capacity,
             "bytes",
         )
@@ -119,7 +119,7 @@ def test_bloom_and_size_admission_equal_libcachesim(
         # libcachesim admits sizes strictly below its threshold
         hit, byte_hit = _lcs(
             path,
-            lambda c: lcs.FIFO(cache_size=c, admissioner=lcs.SizeAdmissioner(4_001)),
+            lambda c: lcs.FIFO(cache_size=c, hashpower=16, admissioner=lcs.SizeAdmissioner(4_001)),
             capacity,
             "bytes",
         )
@@ -138,7 +138,7 @@ def test_belady_size_is_at_least_libcachesim_sampled_belady_size(
     workload, path = written["zipf-sized"]
     capacities, _ = _capacities(workload)
     for capacity in capacities:
-        hit, _ = _lcs(path, lambda c: lcs.BeladySize(cache_size=c), capacity, "bytes")
+        hit, _ = _lcs(path, lambda c: lcs.BeladySize(cache_size=c, hashpower=16), capacity, "bytes")
         got = simulate(workload, capacity, "opt-size", unit="bytes")
         # libcachesim samples 128 entries per eviction; ours takes the best class head
         assert hit - 1e-3 <= got.hit_ratio <= hit + 0.01, capacity
