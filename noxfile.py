@@ -57,7 +57,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """The contract suite against every built-in provider, from outside the checkout."""
-    session.install(".[contract,gateway]")
+    session.install(".[contract,gateway,memcached]")
     reports = ROOT / "reports"
     reports.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as outside:

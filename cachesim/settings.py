@@ -16,7 +16,7 @@ from cachesim.providers.base import Provider
 __all__ = ["BUILTIN_PROVIDERS", "CacheSettings", "create_provider", "load_factory"]
 
 #: Built-in provider spec strings (``in-memory`` is an alias of ``memory``).
-BUILTIN_PROVIDERS = ("memory", "fakeredis", "redis", "upstash")
+BUILTIN_PROVIDERS = ("memory", "fakeredis", "redis", "upstash", "memcached", "sqlite")
 _ALIASES = {"in-memory": "memory", "inmemory": "memory", "mem": "memory"}
 
 _ENV_NAMES = {
@@ -29,6 +29,8 @@ _ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "upstash_url": "UPSTASH_REDIS_REST_URL",
     "upstash_token": "UPSTASH_REDIS_REST_TOKEN",
+    "memcached_url": "MEMCACHED_URL",
+    "sqlite_path": "SQLITE_PATH",
 }
 
 
@@ -87,6 +89,16 @@ class CacheSettings(BaseSettings):
             "UPSTASH_REDIS_REST_TOKEN", "REDIS_REST_TOKEN", "upstash_token"
         ),
         description="Upstash REST token (secret)",
+    )
+    memcached_url: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("MEMCACHED_URL", "memcached_url"),
+        description="memcached://[user:password@]host:port or memcached+unix:///path (secret)",
+    )
+    sqlite_path: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SQLITE_PATH", "sqlite_path"),
+        description="SQLite database file for the sqlite provider, or :memory:",
     )
 
     def __init__(self, **values: Any) -> None:
@@ -201,6 +213,24 @@ def create_provider(settings: CacheSettings | str | None = None) -> Provider:
             ),
         }
         return UpstashProvider.from_env(env)
+    if spec == "memcached":
+        from cachesim.providers.memcached import MemcachedProvider
+
+        if not settings.memcached_url:
+            raise ConfigurationError(
+                "MEMCACHED_URL is not set: the memcached provider needs e.g. "
+                "MEMCACHED_URL=memcached://127.0.0.1:11211"
+            )
+        return MemcachedProvider.from_url(settings.memcached_url.get_secret_value())
+    if spec == "sqlite":
+        from cachesim.providers.sqlite import SQLiteProvider
+
+        if not settings.sqlite_path:
+            raise ConfigurationError(
+                "SQLITE_PATH is not set: the sqlite provider needs a database file, e.g. "
+                "SQLITE_PATH=/var/cache/app/cache.db (or :memory:)"
+            )
+        return SQLiteProvider(settings.sqlite_path)
     provider = load_factory(spec)()
     if inspect.isawaitable(provider) or hasattr(provider, "__aenter__"):
         if inspect.iscoroutine(provider):
@@ -239,4 +269,8 @@ def environment_summary() -> dict[str, str]:
         from cachesim.redact import redact_url
 
         shown["REDIS_URL"] = redact_url(shown["REDIS_URL"])
+    if "MEMCACHED_URL" in shown:
+        from cachesim.redact import redact_url
+
+        shown["MEMCACHED_URL"] = redact_url(shown["MEMCACHED_URL"])
     return shown

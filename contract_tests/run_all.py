@@ -10,12 +10,15 @@ writes ``DIR/contract-SPEC.json`` and ``.md``:
 * ``redis`` against a throwaway ``redis-server`` (REDIS_URL);
 * ``upstash`` through the local Upstash-compatible gateway (backed by that
   redis-server) with the official ``upstash-redis`` client;
+* ``memcached`` against a throwaway ``memcached`` (MEMCACHED_URL), started first:
+  its time tests sleep through whole-second TTLs while the other runs work;
+* ``sqlite`` on a database file in the run's temporary directory (SQLITE_PATH);
 * ``upstash-cloud``, the smoke profile against real Upstash, only when
   ``UPSTASH_REDIS_REST_URL`` and ``UPSTASH_REDIS_REST_TOKEN`` are set.
 
 Known deviations of the built-in providers are listed in ``deviations/*.json`` and
 run as strict xfails. The script fails if any run fails; with ``CI=true`` a
-missing ``redis-server`` is a failure, never a skip.
+missing ``redis-server`` or ``memcached`` is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -37,7 +40,15 @@ HERE = Path(__file__).resolve().parent
 CHECKOUT = HERE.parent
 DEVIATIONS = HERE / "deviations"
 CLOUD_VARS = ("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN")
-_SCRUB = (*CLOUD_VARS, "REDIS_REST_URL", "REDIS_REST_TOKEN", "REDIS_URL", "CACHE_PROVIDER")
+_SCRUB = (
+    *CLOUD_VARS,
+    "REDIS_REST_URL",
+    "REDIS_REST_TOKEN",
+    "REDIS_URL",
+    "CACHE_PROVIDER",
+    "MEMCACHED_URL",
+    "SQLITE_PATH",
+)
 
 
 @dataclass
@@ -129,6 +140,18 @@ def _servers(names: set[str]) -> Iterator[dict[str, str]]:
                 if in_ci():
                     raise SystemExit(f"CI=true but no redis-server is available: {exc}") from None
                 print(f"skipping redis and upstash: {exc}", file=sys.stderr)
+        if "memcached" in names:
+            from cachesim.gateway.memcached_server import MemcachedServerNotFound, memcached_server
+
+            # With SASL on, the run also checks that the password never leaks (SEC-1).
+            login = ("cachesim", f"contract-{os.urandom(6).hex()}")
+            try:
+                memcached = stack.enter_context(memcached_server(credentials=login))
+                found["MEMCACHED_URL"] = memcached.url
+            except MemcachedServerNotFound as exc:
+                if in_ci():
+                    raise SystemExit(f"CI=true but no memcached is available: {exc}") from None
+                print(f"skipping memcached: {exc}", file=sys.stderr)
         if "upstash" in names and "REDIS_URL" in found:
             from cachesim.gateway import gateway_process
 
@@ -141,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run every selected provider; return 0 only if every run passed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", default="reports", help="report directory (default reports/)")
-    parser.add_argument("--only", help="comma-separated subset: memory,fakeredis,redis,upstash")
+    parser.add_argument(
+        "--only", help="comma-separated subset: memory,fakeredis,redis,upstash,memcached,sqlite"
+    )
     parser.add_argument(
         "--require-installed",
         action="store_true",
@@ -157,11 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     reports = Path(args.reports).resolve()
     reports.mkdir(parents=True, exist_ok=True)
-    wanted = set((args.only or "memory,fakeredis,redis,upstash").split(","))
+    wanted = set((args.only or "memory,fakeredis,redis,upstash,memcached,sqlite").split(","))
 
     with _servers(wanted) as servers, tempfile.TemporaryDirectory(prefix="contract-") as tmp:
         workdir = Path(tmp)
-        runs = [
+        runs = []
+        if "MEMCACHED_URL" in servers:  # first: mostly sleeping, it overlaps the others
+            runs.append(Run("memcached", "memcached", {"MEMCACHED_URL": servers["MEMCACHED_URL"]}))
+        runs += [
             Run("memory", "memory"),
             Run("fakeredis", "fakeredis", deviations=("core", "redis")),
         ]
@@ -172,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if "GATEWAY_UPSTASH_REDIS_REST_URL" in servers:
             gateway_env = {k: servers[f"GATEWAY_{k}"] for k in CLOUD_VARS}
             runs.append(Run("upstash", "upstash", gateway_env, ("core", "upstash")))
+        runs.append(Run("sqlite", "sqlite", {"SQLITE_PATH": str(workdir / "contract.db")}))
         if all(os.environ.get(k) for k in CLOUD_VARS):
             cloud_env = {k: os.environ[k] for k in CLOUD_VARS}
             runs.append(
@@ -184,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         runs = [r for r in runs if r.name in wanted or r.name == "upstash-cloud"]
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        # memcached's run mostly sleeps through whole-second TTLs: it gets a worker of its own.
+        workers = max(1, args.jobs) + sum(r.name == "memcached" for r in runs)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(lambda r: _execute(r, workdir, reports), runs))
 
     failed = 0

@@ -83,7 +83,7 @@ def test_upstash_variables_and_aliases(
 @pytest.mark.parametrize(
     ("env", "fragment"),
     [
-        ({"CACHE_PROVIDER": "memcached"}, "CACHE_PROVIDER: unknown provider 'memcached'"),
+        ({"CACHE_PROVIDER": "dynamodb"}, "CACHE_PROVIDER: unknown provider 'dynamodb'"),
         ({"CACHE_DEFAULT_TTL": "0"}, "CACHE_DEFAULT_TTL: must be a positive number"),
         ({"CACHE_DEFAULT_TTL": "soon"}, "CACHE_DEFAULT_TTL"),
         ({"CACHE_TIMEOUT": "-1"}, "CACHE_TIMEOUT"),

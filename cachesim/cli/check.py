@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "spec",
         nargs="?",
-        help="provider spec (memory, fakeredis, redis, upstash, package.module:factory); "
+        help="provider spec (memory, fakeredis, redis, upstash, memcached, sqlite, "
+        "package.module:factory); "
         "default: $CACHE_PROVIDER or memory",
     )
     parser.add_argument("--timeout", type=float, default=None, help="per-operation timeout (s)")

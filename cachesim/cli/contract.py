@@ -1,7 +1,8 @@
 """Run the provider contract suite against a provider.
 
 SPEC is memory, fakeredis, redis (REDIS_URL), upstash (UPSTASH_REDIS_REST_URL and
-UPSTASH_REDIS_REST_TOKEN) or package.module:factory. Arguments after SPEC go to
+UPSTASH_REDIS_REST_TOKEN), memcached (MEMCACHED_URL), sqlite (SQLITE_PATH) or
+package.module:factory. Arguments after SPEC go to
 pytest unchanged (for example -k ttl, -x, -q). The run uses the suite's own pytest
 configuration, so the settings of the project it is started in do not apply.
 Equivalent to: pytest --pyargs cachesim.contract --cache-provider SPEC

@@ -6,7 +6,8 @@ Run it against any provider, from any directory::
     cachesim contract SPEC
 
 ``SPEC`` is ``memory``, ``fakeredis``, ``redis`` (``REDIS_URL``), ``upstash``
-(``UPSTASH_REDIS_REST_URL``/``_TOKEN``) or ``package.module:factory``. The rules are
+(``UPSTASH_REDIS_REST_URL``/``_TOKEN``), ``memcached`` (``MEMCACHED_URL``), ``sqlite``
+(``SQLITE_PATH``) or ``package.module:factory``. The rules are
 numbered in ``CONTRACT.md`` (shipped beside this file); the tests live in
 :mod:`cachesim.contract.suite` and cite the clauses they check.
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import signal
 import threading
 import time
@@ -343,7 +344,14 @@ class ContractContext:
             await self.advance_to(mark, ttl / 3)
 
     async def after_expiry(self, mark: float, ttl: float) -> None:
-        """Move past the expiry of an entry written at ``mark`` with ``ttl``."""
+        """Move past the expiry of an entry written at ``mark`` with ``ttl``.
+
+        With a declared ``ttl_resolution`` R the entry may live until its TTL rounded
+        up to a multiple of R, plus one more step of R (TTL-1).
+        """
+        step = self.info.ttl_resolution
+        if step:
+            ttl = math.ceil(ttl / step - 1e-9) * step + step
         await self.advance_to(mark, ttl + self.margin)
 
     def within(self, mark: float, ttl: float) -> bool:

@@ -28,7 +28,7 @@ from cachesim.providers.capabilities import Capability
 __all__ = ["BUILTIN_SPECS", "FACTORY_OPTIONS", "ProviderFactory", "ProviderInfo", "resolve"]
 
 #: Built-in spec names (``in-memory`` is an alias of ``memory``).
-BUILTIN_SPECS = ("memory", "fakeredis", "redis", "upstash")
+BUILTIN_SPECS = ("memory", "fakeredis", "redis", "upstash", "memcached", "sqlite")
 _ALIASES = {"in-memory": "memory", "inmemory": "memory", "mem": "memory"}
 
 #: Keyword options the suite may pass to a factory.
@@ -67,6 +67,18 @@ def _upstash() -> Provider:
     return create_provider("upstash")
 
 
+def _memcached() -> Provider:
+    from cachesim.settings import create_provider
+
+    return create_provider("memcached")
+
+
+def _sqlite(clock: ManualClock | None = None) -> Provider:
+    from cachesim.providers.sqlite import SQLiteProvider
+
+    return SQLiteProvider(os.environ["SQLITE_PATH"], clock=clock)
+
+
 def _builtin_secrets(name: str) -> tuple[str, ...]:
     if name == "upstash":
         return tuple(
@@ -74,8 +86,8 @@ def _builtin_secrets(name: str) -> tuple[str, ...]:
             for var in ("UPSTASH_REDIS_REST_TOKEN", "REDIS_REST_TOKEN")
             if (v := os.environ.get(var, "").strip())
         )
-    if name == "redis":
-        password = urlsplit(os.environ.get("REDIS_URL", "")).password
+    if name in ("redis", "memcached"):
+        password = urlsplit(os.environ.get(f"{name.upper()}_URL", "")).password
         return (password,) if password else ()
     return ()
 
@@ -144,7 +156,21 @@ def resolve(spec: str) -> ProviderFactory:
     raw = spec.strip()
     name = _ALIASES.get(raw.lower(), raw.lower())
     if name in BUILTIN_SPECS:
-        func = {"memory": _memory, "fakeredis": _fakeredis, "redis": _redis, "upstash": _upstash}
+        func = {
+            "memory": _memory,
+            "fakeredis": _fakeredis,
+            "redis": _redis,
+            "upstash": _upstash,
+            "memcached": _memcached,
+            "sqlite": _sqlite,
+        }
+        needs = {
+            "memcached": ("MEMCACHED_URL", "memcached://127.0.0.1:11211"),
+            "sqlite": ("SQLITE_PATH", "/tmp/cachesim-contract.db"),
+        }
+        if name in needs and not os.environ.get(needs[name][0]):
+            var, example = needs[name]
+            raise ConfigurationError(f"--cache-provider {name} needs {var} (e.g. {var}={example})")
         if name == "redis" and not os.environ.get("REDIS_URL"):
             raise ConfigurationError(
                 "--cache-provider redis needs REDIS_URL (e.g. redis://localhost:6379/0)"
@@ -183,6 +209,7 @@ class ProviderInfo:
     in_process: bool
     deviations: Mapping[str, str]
     version: str | None
+    ttl_resolution: float | None = None
 
     @property
     def clock_injectable(self) -> bool:
@@ -200,7 +227,9 @@ class ProviderInfo:
             "capabilities": sorted(c.name for c in self.capabilities),
             "max_value_bytes": self.max_value_bytes,
             "in_process": self.in_process,
-            "time": "injected clock" if self.clock_injectable else "real time",
+            "time": ("injected clock" if self.clock_injectable else "real time")
+            + (f", TTL resolution {self.ttl_resolution:g} s" if self.ttl_resolution else ""),
+            "ttl_resolution": self.ttl_resolution,
             "deviations": dict(self.deviations),
         }
 
@@ -220,6 +249,17 @@ def _capabilities(raw: object, where: str) -> frozenset[Capability]:
             f"{where} declares unknown capabilities {unknown!r}; the vocabulary is: {known}"
         )
     return frozenset(found)
+
+
+def _ttl_resolution(raw: object, where: str) -> float | None:
+    """A provider's declared ``ttl_resolution`` (seconds its backend's clock steps by)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 60:
+        raise ConfigurationError(
+            f"{where}.ttl_resolution must be a number of seconds in (0, 60], got {raw!r}"
+        )
+    return float(raw)
 
 
 def _version(obj: object) -> str | None:
@@ -258,6 +298,7 @@ async def probe(factory: ProviderFactory, *, limit: float = 30.0) -> ProviderInf
                 in_process=bool(getattr(provider, "in_process", False)),
                 deviations=deviations,
                 version=_version(provider),
+                ttl_resolution=_ttl_resolution(getattr(provider, "ttl_resolution", None), where),
             )
     except ConfigurationError:
         raise

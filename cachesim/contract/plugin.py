@@ -47,8 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SPEC",
         default=None,
         help="run the cachesim contract suite (pytest --pyargs cachesim.contract) against "
-        "SPEC: memory, fakeredis, redis (REDIS_URL), upstash (UPSTASH_REDIS_REST_URL/TOKEN) "
-        "or package.module:factory",
+        "SPEC: memory, fakeredis, redis (REDIS_URL), upstash (UPSTASH_REDIS_REST_URL/TOKEN), "
+        "memcached (MEMCACHED_URL), sqlite (SQLITE_PATH) or package.module:factory",
     )
     group.addoption(
         "--contract-report",
@@ -140,7 +140,7 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError(
             "the cachesim contract suite needs a provider: "
             "pytest --pyargs cachesim.contract --cache-provider SPEC "
-            "(SPEC: memory, fakeredis, redis, upstash or package.module:factory)"
+            "(SPEC: memory, fakeredis, redis, upstash, memcached, sqlite or package.module:factory)"
         )
     skip = pytest.mark.skip(reason="cachesim contract test: run with --cache-provider SPEC")
     for item in ours:
