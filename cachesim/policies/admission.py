@@ -76,6 +76,12 @@ class Admission:
 
     def bind(self, store: EntryStore[Any, Any], expected_entries: int | None = None) -> None:
         """Attach to ``store`` before the first request (``expected_entries``: sizing hint)."""
+        if self.needs_victim and not can_peek(store):
+            raise ValueError(
+                f"{self.name!r} admission compares with the policy's next victim, "
+                f"which {store.name!r} cannot name; use lru, fifo, slru, 2q, lru-k, gdsf, "
+                "lirs or wtinylfu"
+            )
         self.store = store
 
     def record(self, key: Any, size: int) -> None:
@@ -119,8 +125,8 @@ class TinyLFUAdmission(Admission):
     """TinyLFU: admit a new entry only if it was requested more often than the victim.
 
     Frequencies come from a 4-bit count-min sketch with 4 rows of 4 ×
-    ``expected_entries`` counters (default: the capacity in entries) that
-    halves itself every ``sample_size`` requests
+    ``expected_entries`` counters (default: the number of entries the cache
+    holds when it first fills) that halves itself every ``sample_size`` requests
     (default: 10 × ``expected_entries``); ``doorkeeper=True`` adds a Bloom filter
     for first requests.  While the cache has room, everything is admitted.
     """
@@ -140,11 +146,18 @@ class TinyLFUAdmission(Admission):
         self.sample_size = sample_size
         self.doorkeeper = doorkeeper
         self.sketch: FrequencySketch | None = None
+        self.sketch_entries = 0
+        self._sized = False
 
     def bind(self, store: EntryStore[Any, Any], expected_entries: int | None = None) -> None:
         super().bind(store, expected_entries)
-        capacity = store.capacity
-        entries = min(self.expected_entries or expected_entries or capacity or 1024, 1 << 22)
+        entries = self.expected_entries or expected_entries
+        self._sized = entries is not None or store.capacity is None
+        self._new_sketch(entries or min(store.capacity or 1024, 1 << 16))
+
+    def _new_sketch(self, entries: int) -> None:
+        entries = max(1, min(entries, 1 << 22))
+        self.sketch_entries = entries
         self.sketch = FrequencySketch(
             4 * entries,
             sample_size=self.sample_size or 10 * entries,
@@ -153,8 +166,9 @@ class TinyLFUAdmission(Admission):
 
     def _sketch(self) -> FrequencySketch:
         if self.sketch is None:
-            entries = min(self.expected_entries or 1024, 1 << 22)
-            self.sketch = FrequencySketch(4 * entries, sample_size=self.sample_size or 10 * entries)
+            self._sized = True
+            self._new_sketch(self.expected_entries or 1024)
+        assert self.sketch is not None
         return self.sketch
 
     def record(self, key: Any, size: int) -> None:
@@ -163,6 +177,10 @@ class TinyLFUAdmission(Admission):
     def decide(self, key: Any, size: int, victim: Any) -> bool:
         if victim is MISSING:
             return True
+        if not self._sized and self.store is not None:  # full for the first time
+            self._sized = True
+            if len(self.store) != self.sketch_entries:
+                self._new_sketch(len(self.store))
         sketch = self._sketch()
         return sketch.frequency(key) > sketch.frequency(victim)
 
@@ -171,8 +189,8 @@ class BloomAdmission(Admission):
     """Store a key from its second miss on; first misses are remembered in a Bloom filter.
 
     The filter holds ``expected_items`` keys at false-positive rate ``fpp`` and is
-    cleared when that many keys were added (default: 4 × the expected entries,
-    at least 1024).
+    cleared when that many keys were added (default: 4 × the capacity, between
+    1,024 and 4,194,304 keys).
     """
 
     name = "bloom"
@@ -193,7 +211,7 @@ class BloomAdmission(Admission):
         super().bind(store, expected_entries)
         if self.expected_items is None:
             entries = expected_entries or store.capacity or 1024
-            self.expected_items = max(1024, 4 * min(entries, 1 << 24))
+            self.expected_items = max(1024, 4 * min(entries, 1 << 20))
         self.filter = BloomFilter.for_items(self.expected_items, self.fpp)
 
     def decide(self, key: Any, size: int, victim: Any) -> bool:
@@ -316,12 +334,6 @@ def with_admission(
     capacity is in bytes (default: the capacity).
     """
     policy = make_admission(admission, **options)
-    if policy.needs_victim and not can_peek(store):
-        raise ValueError(
-            f"{policy.name!r} admission compares with the policy's next victim, "
-            f"which {store.name!r} cannot name; use lru, fifo, slru, 2q, lru-k, gdsf, "
-            "lirs or wtinylfu"
-        )
     if policy.store is not None:
         raise ValueError("an admission policy instance serves one store; make a new one")
     policy.bind(store, expected_entries)

@@ -56,8 +56,8 @@ MISSING: Final[Any] = _Missing()
 class AdmissionFilter(Protocol):
     """Decides whether a new entry may enter a store (TinyLFU, Bloom filter, size ...).
 
-    ``record`` sees every read of a key (``get``); ``admit`` is asked for each
-    new entry the policy would store.
+    ``record`` sees every read of a key (``get``, with the cached size, 1 if
+    absent); ``admit`` is asked for each new entry the policy would store.
     """
 
     def record(self, key: Any, size: int) -> None:
@@ -88,6 +88,8 @@ class EntryStore(Generic[K, V]):
         self.used = 0
         self.evictions = 0
         self.expirations = 0
+        self.inserts = 0  # new entries stored
+        self.rejections = 0  # new entries refused (policy, admission filter or size)
         #: Optional admission filter consulted for new entries (simulator use).
         self.admission: AdmissionFilter | None = None
 
@@ -186,12 +188,13 @@ class EntryStore(Generic[K, V]):
                 return True
             else:
                 self._remove(key)  # replaced by an entry of another size
-        if not self._admit(key, size):
-            return False
-        if self.admission is not None and not self.admission.admit(key, size):
-            return False
         capacity = self.capacity
-        if capacity is not None and size > capacity:
+        if (
+            not self._admit(key, size)
+            or (self.admission is not None and not self.admission.admit(key, size))
+            or (capacity is not None and size > capacity)
+        ):
+            self.rejections += 1
             return False
         if capacity is not None and self.used + size > capacity:
             if self._heap:
@@ -200,8 +203,10 @@ class EntryStore(Generic[K, V]):
                 self._remove(self._victim(size))
                 self.evictions += 1
         if not self._on_insert(key, size):
+            self.rejections += 1
             return False
         values[key] = value
+        self.inserts += 1
         self.used += size
         if size != 1:
             self._sizes[key] = size

@@ -18,7 +18,8 @@ sample of 10 × capacity requests it compares the hit ratio with the previous
 sample and moves the window by a step (6.25 % of the capacity at first) in
 the direction that helped; the step shrinks by 2 % each sample and is reset
 when the hit ratio moves by 5 points or more.  With sizes, the capacities are
-in bytes; ``expected_entries`` sizes the sketch (default: the capacity).
+in bytes; the sketch is sized for the number of entries the cache holds when
+it first fills (the capacity in entries), or for ``expected_entries``.
 """
 
 from __future__ import annotations
@@ -69,12 +70,13 @@ class WTinyLFUStore(PolicyStore[K, V]):
         cap = capacity if capacity is not None else 1 << 62
         self._total = cap
         self._set_window(cap - int(cap * (1 - window)))
-        entries = expected_entries or (capacity if capacity else 1024)
-        entries = min(entries, 1 << 22)
-        # 16 counters per entry (4 rows of 4 x entries), as Caffeine's sketch has
-        self.sketch = FrequencySketch(
-            4 * entries, sample_size=sample_size or 10 * entries, doorkeeper=doorkeeper
-        )
+        # until the cache first fills, the sketch is sized for the capacity (at most
+        # 65,536 entries); then for the entries it holds (the capacity in entries
+        # when sizes are 1), unless expected_entries fixes it
+        self._sample_size = sample_size
+        self._doorkeeper = doorkeeper
+        self._sized = expected_entries is not None or capacity is None
+        self._new_sketch(expected_entries or min(capacity or 1024, 1 << 16))
         self._segments: tuple[OrderedDict[K, None], ...] = (
             OrderedDict(),
             OrderedDict(),
@@ -90,6 +92,16 @@ class WTinyLFUStore(PolicyStore[K, V]):
         self._sample_hits = 0
         self._sample_requests = 0
         self.window_history: list[int] = []
+
+    def _new_sketch(self, entries: int) -> None:
+        entries = max(1, min(entries, 1 << 22))
+        self.sketch_entries = entries
+        # 16 counters per entry (4 rows of 4 x entries), as Caffeine's sketch has
+        self.sketch = FrequencySketch(
+            4 * entries,
+            sample_size=self._sample_size or 10 * entries,
+            doorkeeper=self._doorkeeper,
+        )
 
     def _set_window(self, window_capacity: int) -> None:
         window_capacity = max(0, min(window_capacity, self._total))
@@ -153,6 +165,10 @@ class WTinyLFUStore(PolicyStore[K, V]):
 
     def _victim(self, size: int) -> K:
         """The loser of the oldest candidate against probation's least recently used entry."""
+        if not self._sized:  # the cache is full for the first time: size the sketch
+            self._sized = True
+            if len(self) != self.sketch_entries:
+                self._new_sketch(len(self))
         victim = self.peek_victim()
         candidates = self._candidates
         if candidates and victim != candidates[0]:

@@ -25,10 +25,12 @@ class SimulationResult:
     were replayed but not counted.  ``seconds`` is the wall time of the replay.
     ``windows`` (when asked for) has one row per window of the whole trace:
     ``start, end, requests, hits, hit_ratio`` plus ``warmup`` (True for windows
-    that end inside the warm-up).
+    that end inside the warm-up).  ``inserts`` counts new entries stored and
+    ``rejections`` new entries refused (by the policy, an admission filter or
+    because they exceed the capacity).
 
-    With an admission policy, ``admitted`` and ``rejected`` count the new
-    entries it stored and refused (``admission_rate``).  With miss or hit
+    With an admission policy, ``admitted`` and ``rejected`` count the answers
+    of the admission filter alone (``admission_rate``).  With miss or hit
     penalties, ``penalty_requested`` sums the miss penalty of every counted
     read, ``penalty_missed`` that of the missed ones and ``penalty_hit`` the
     hit penalty of the hits (``weighted_hit_ratio``, ``average_miss_penalty``,
@@ -53,6 +55,8 @@ class SimulationResult:
     unit: str = "objects"
     workload: str = ""
     engine: str = ""
+    inserts: int = 0
+    rejections: int = 0
     admitted: int | None = None
     rejected: int | None = None
     penalty_requested: float | None = None

@@ -21,6 +21,7 @@ from cachesim.sim import (
     with_writes,
     zipf,
 )
+from cachesim.sim.engine import Simulation
 
 needs_numba = pytest.mark.skipif(
     not _kernels.HAVE_NUMBA, reason="compiled kernels unavailable (no numba, or CACHESIM_NO_NUMBA)"
@@ -70,32 +71,17 @@ def test_compiled_kernel_equals_the_shared_store(policy: str, seed: int) -> None
 
 @needs_numba
 @pytest.mark.parametrize("policy", ["lru", "fifo"])
-def test_key_trace_kernel_equals_the_general_kernel_and_store(policy: str) -> None:
+def test_key_trace_loop_equals_the_general_kernel_and_store(policy: str) -> None:
     w = zipf(3_000, 50_000, 0.8, seed=9)
     sparse = Workload(w.key * 7_919 - 10**12)  # negative, sparse ids
+    codes, uniques = sparse.dense_keys()
     for capacity in (0, 1, 2, 17, 500, 5_000):
         plain = simulate(sparse, capacity, policy, warmup=1_000, window=5_000)
         store = simulate(sparse, capacity, policy, warmup=1_000, window=5_000, engine="python")
-        codes, uniques = sparse.dense_keys()
-        general = _kernels.replay_list(
-            codes,
-            len(uniques),
-            times=None,
-            ops=None,
-            sizes=None,
-            ttls=None,
-            default_ttl=math.inf,
-            capacity=capacity,
-            fifo=policy == "fifo",
-            warmup=1_000,
-            flags=None,
-        )
-        assert _counts(plain) == _counts(store)
-        assert [plain.hits, plain.misses, plain.evictions] == [
-            general[0],
-            general[1],
-            general[3],
-        ]
+        general = Simulation(policy, capacity, warmup=1_000, window=5_000)
+        general.feed(sparse, codes=codes, n_keys=len(uniques))
+        assert general._mode == "kernel" and plain.engine == "numba"
+        assert _counts(plain) == _counts(store) == _counts(general.result())
         assert plain.windows is not None and plain.windows.equals(store.windows)
 
 
