@@ -29,7 +29,7 @@ import math
 from collections.abc import Hashable
 from typing import Any, TypeVar
 
-from cachesim.policies.base import EntryStore
+from cachesim.policies.base import MISSING, EntryStore
 
 __all__ = ["BeladySizeStore"]
 
@@ -60,8 +60,9 @@ class BeladySizeStore(EntryStore[K, V]):
     def get(self, key: K, now: float) -> V:
         """Look ``key`` up (one request)."""
         self._clock += 1
-        self._last = key
-        return super().get(key, now)
+        value = super().get(key, now)
+        self._last = key if value is MISSING else None  # the fill that may follow
+        return value
 
     def put(self, key: K, value: V, expires_at: float | None, now: float, size: int = 1) -> bool:
         """Store ``key`` unless it is never read again."""

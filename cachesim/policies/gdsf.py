@@ -47,8 +47,9 @@ class GDSFStore(PolicyStore[K, V]):
     def get(self, key: K, now: float) -> V:
         """Look ``key`` up; every read ticks the tie-break clock."""
         self._clock += 1
-        self._last_read = key
-        return super().get(key, now)
+        value = super().get(key, now)
+        self._last_read = key if value is MISSING else MISSING  # the fill that may follow
+        return value
 
     def put(self, key: K, value: V, expires_at: float | None, now: float, size: int = 1) -> bool:
         """Store ``key``; a write that does not fill the preceding read miss ticks the clock.

@@ -113,8 +113,8 @@ class WTinyLFUStore(PolicyStore[K, V]):
     def get(self, key: K, now: float) -> V:
         """Look ``key`` up; every read is counted by the frequency sketch."""
         self.sketch.record(key)
-        self._last_read = key
         value = super().get(key, now)
+        self._last_read = key if value is MISSING else MISSING  # the fill that may follow
         if self.adaptive:
             self._sample_requests += 1
             if value is not MISSING:
