@@ -17,11 +17,18 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from cachesim.policies.admission import Admission, with_admission
 from cachesim.policies.base import MISSING, EntryStore
 from cachesim.policies.classic import ClockStore, FIFOStore, LFUStore, LRUStore
+from cachesim.policies.gdsf import GDSFStore
+from cachesim.policies.lirs import LIRSStore
+from cachesim.policies.lruk import LRUKStore
 from cachesim.policies.modern import ARCStore, S3FIFOStore, SieveStore, TTLStore
 from cachesim.policies.offline import NEVER, OFFLINE, BeladyStore
 from cachesim.policies.sampled import RandomStore, RedisLRUStore, SplitMix64
+from cachesim.policies.slru import SLRUStore
+from cachesim.policies.twoq import TwoQStore
+from cachesim.policies.wtinylfu import WTinyLFUStore
 
 __all__ = [
     "ALIASES",
@@ -34,14 +41,20 @@ __all__ = [
     "ClockStore",
     "EntryStore",
     "FIFOStore",
+    "GDSFStore",
     "LFUStore",
+    "LIRSStore",
+    "LRUKStore",
     "LRUStore",
     "RandomStore",
     "RedisLRUStore",
     "S3FIFOStore",
+    "SLRUStore",
     "SieveStore",
     "SplitMix64",
     "TTLStore",
+    "TwoQStore",
+    "WTinyLFUStore",
     "make_store",
     "resolve_policy",
 ]
@@ -60,6 +73,12 @@ POLICIES: dict[str, type[EntryStore[Any, Any]]] = {
         RedisLRUStore,
         RandomStore,
         TTLStore,
+        SLRUStore,
+        TwoQStore,
+        LRUKStore,
+        GDSFStore,
+        LIRSStore,
+        WTinyLFUStore,
     )
 }
 
@@ -72,6 +91,17 @@ ALIASES: dict[str, str] = {
     "s3-fifo": "s3fifo",
     "ttl-only": "ttl",
     "second-chance": "clock",
+    "segmented-lru": "slru",
+    "twoq": "2q",
+    "two-queue": "2q",
+    "lruk": "lru-k",
+    "lru2": "lru-k",
+    "lru-2": "lru-k",
+    "greedy-dual-size-frequency": "gdsf",
+    "w-tinylfu": "wtinylfu",
+    "window-tinylfu": "wtinylfu",
+    "tinylfu": "wtinylfu",
+    "caffeine": "wtinylfu",
 }
 
 
@@ -86,10 +116,19 @@ def resolve_policy(policy: str) -> str:
 
 
 def make_store(
-    policy: str, capacity: int | None = None, **options: Any
+    policy: str,
+    capacity: int | None = None,
+    *,
+    admission: str | Admission | None = None,
+    **options: Any,
 ) -> EntryStore[Hashable, Any]:
     """Build an empty store for ``policy`` (case-insensitive) with ``capacity`` entries.
 
     ``options`` go to the policy (e.g. ``samples=10, seed=1`` for ``redis-lru``).
+    ``admission`` (a name from :data:`cachesim.policies.admission.ADMISSIONS` or an
+    instance) filters which new entries are stored.
     """
-    return POLICIES[resolve_policy(policy)](capacity, **options)
+    store = POLICIES[resolve_policy(policy)](capacity, **options)
+    if admission is not None:
+        return with_admission(store, admission)
+    return store

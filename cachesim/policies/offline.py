@@ -68,5 +68,7 @@ class BeladyStore(EntryStore[K, V]):
                 return key
 
 
+from cachesim.policies.belady_size import BeladySizeStore  # noqa: E402
+
 #: Offline policies by name (simulator only).
-OFFLINE: dict[str, type[EntryStore[Any, Any]]] = {"opt": BeladyStore}
+OFFLINE: dict[str, type[EntryStore[Any, Any]]] = {"opt": BeladyStore, "opt-size": BeladySizeStore}

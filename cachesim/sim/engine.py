@@ -40,7 +40,9 @@ import numpy as np
 import pandas as pd
 
 from cachesim.policies import MISSING, NEVER, OFFLINE, POLICIES, EntryStore, resolve_policy
+from cachesim.policies.admission import Admission, make_admission
 from cachesim.sim import _kernels, kernels
+from cachesim.sim.penalty import Penalty, penalty_totals
 from cachesim.sim.result import SimulationResult
 from cachesim.sim.workload import OP_GET, OP_SET, Workload
 
@@ -56,7 +58,16 @@ __all__ = [
 logger = logging.getLogger("cachesim.sim")
 
 #: Policies that need the whole future (not usable as a MemoryProvider policy), by alias.
-OFFLINE_POLICIES = {"opt": "opt", "belady": "opt", "optimal": "opt", "clairvoyant": "opt"}
+OFFLINE_POLICIES = {
+    "opt": "opt",
+    "belady": "opt",
+    "optimal": "opt",
+    "clairvoyant": "opt",
+    "opt-size": "opt-size",
+    "belady-size": "opt-size",
+    "beladysize": "opt-size",
+    "size-opt": "opt-size",
+}
 
 _PLAIN = {"lru": False, "fifo": True}  # policy -> fifo flag of the raw-key LRU/FIFO loop
 _COUNTERS = (
@@ -248,8 +259,13 @@ class Simulation:
         window_seconds: float | None = None,
         engine: Literal["auto", "numba", "python"] = "auto",
         admission: Any = None,
+        admission_options: dict[str, Any] | None = None,
         **options: Any,
     ) -> None:
+        if isinstance(admission, str):
+            admission = make_admission(admission, **(admission_options or {}))
+        elif admission_options:
+            raise TypeError("admission_options apply to an admission policy given by name")
         if unit not in ("objects", "bytes"):
             raise ValueError(f"unit must be 'objects' or 'bytes', got {unit!r}")
         if window is not None and window_seconds is not None:
@@ -277,6 +293,8 @@ class Simulation:
             self._admission.attach(self.capacity)
         self._store = _make_store(self.policy, self.capacity, options)  # checks the options
         self._store.admission = self._admission
+        if isinstance(self._admission, Admission):  # a filter that compares with victims
+            self._admission.bind(self._store)
         compiled = _kernels.use_numba(engine)
         filter_kernel = getattr(type(self._admission), "kernel", None) if admission else None
         has_kernel = kernels.has_kernel(self.policy) and (admission is None or bool(filter_kernel))
@@ -639,6 +657,8 @@ class Simulation:
             engine=self.engine,
             inserts=c["inserts"],
             rejections=c["rejections"],
+            admitted=getattr(self._admission, "admitted", None),
+            rejected=getattr(self._admission, "rejected", None),
         )
 
 
@@ -676,6 +696,9 @@ def simulate(
     unit: Literal["objects", "bytes"] = "objects",
     engine: Literal["auto", "numba", "python"] = "auto",
     admission: Any = None,
+    admission_options: dict[str, Any] | None = None,
+    miss_penalty: Penalty | None = None,
+    hit_penalty: Penalty | None = None,
     **options: Any,
 ) -> SimulationResult:
     """Replay ``workload`` against ``policy`` with ``capacity``; return the counts.
@@ -694,8 +717,15 @@ def simulate(
     ``window_seconds``: also report the hit ratio per window of that many
     requests / seconds of trace time.  ``engine``: ``auto`` (compiled kernels
     when numba is installed), ``numba`` or ``python`` (the reference stores).
-    ``admission``: an admission filter (an object with ``record(key, size)``
-    and ``admit(key, size)``).  ``options`` go to the policy (e.g.
+    ``admission``: an admission policy by name (``tinylfu``, ``bloom``,
+    ``probabilistic``, ``size``; see :mod:`cachesim.policies.admission`) with
+    ``admission_options``, or an admission filter (an object with
+    ``record(key, size)`` and ``admit(key, size)``); the result then counts
+    ``admitted`` and ``rejected``.  ``miss_penalty`` / ``hit_penalty``: the
+    cost of a missed / hit read (a number, one value per request, or a
+    function of the sizes; a whole Workload only); the result then has
+    ``weighted_hit_ratio``, ``average_miss_penalty`` and ``average_penalty``.
+    ``policy="opt-size"`` is Belady-Size.  ``options`` go to the policy (e.g.
     ``samples=10`` for ``redis-lru``).
     """
     name = resolve_policy_name(policy)
@@ -712,15 +742,26 @@ def simulate(
             window_seconds=window_seconds,
             engine=engine,
             admission=admission,
+            admission_options=admission_options,
             **options,
         )
+        penalized = miss_penalty is not None or hit_penalty is not None
+        outcomes = np.empty(n, dtype=np.uint8) if penalized else None
         if sim.plain_path(workload):
-            sim.feed(workload)
+            sim.feed(workload, outcomes=outcomes)
         else:
             codes, uniques = workload.dense_keys()
             nxt = next_reads(workload) if name in OFFLINE else None
-            sim.feed(workload, codes=codes, n_keys=len(uniques), next_read=nxt)
+            sim.feed(workload, codes=codes, n_keys=len(uniques), next_read=nxt, outcomes=outcomes)
         result = sim.result()
+        if outcomes is not None:
+            requested, missed, hit = penalty_totals(
+                outcomes, sim.warmup, miss_penalty, hit_penalty, workload.size
+            )
+            if miss_penalty is not None:
+                result.penalty_requested, result.penalty_missed = requested, missed
+            if hit_penalty is not None:
+                result.penalty_hit = hit
         logger.debug("simulated %s", result)
         return result
     if isinstance(capacity, float) and not capacity.is_integer():
@@ -732,6 +773,8 @@ def simulate(
         raise ValueError("a fractional warm-up needs the whole trace: pass a number of requests")
     if name in OFFLINE:
         raise ValueError(f"policy {name!r} needs the future: pass the whole trace as a Workload")
+    if miss_penalty is not None or hit_penalty is not None:
+        raise ValueError("penalties need the whole trace as a Workload (one value per request)")
     sim = Simulation(
         name,
         None if capacity is None else int(capacity),
@@ -742,6 +785,7 @@ def simulate(
         window_seconds=window_seconds,
         engine=engine,
         admission=admission,
+        admission_options=admission_options,
         **options,
     )
     for chunk in workload:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -27,6 +28,13 @@ class SimulationResult:
     that end inside the warm-up).  ``inserts`` counts new entries stored and
     ``rejections`` new entries refused (by the policy, an admission filter or
     because they exceed the capacity).
+
+    With an admission policy, ``admitted`` and ``rejected`` count the answers
+    of the admission filter alone (``admission_rate``).  With miss or hit
+    penalties, ``penalty_requested`` sums the miss penalty of every counted
+    read, ``penalty_missed`` that of the missed ones and ``penalty_hit`` the
+    hit penalty of the hits (``weighted_hit_ratio``, ``average_miss_penalty``,
+    ``average_penalty``).
     """
 
     policy: str
@@ -49,6 +57,11 @@ class SimulationResult:
     engine: str = ""
     inserts: int = 0
     rejections: int = 0
+    admitted: int | None = None
+    rejected: int | None = None
+    penalty_requested: float | None = None
+    penalty_missed: float | None = None
+    penalty_hit: float | None = None
 
     @property
     def hit_ratio(self) -> float:
@@ -66,6 +79,38 @@ class SimulationResult:
         return self.bytes_hit / self.bytes_requested if self.bytes_requested else 0.0
 
     @property
+    def admission_rate(self) -> float:
+        """Share of new entries the admission policy stored (NaN without one or no attempt)."""
+        if self.admitted is None or self.rejected is None:
+            return math.nan
+        attempts = self.admitted + self.rejected
+        return self.admitted / attempts if attempts else math.nan
+
+    @property
+    def weighted_hit_ratio(self) -> float:
+        """Share of the miss penalty of all reads that hits saved (NaN without ``miss_penalty``)."""
+        if self.penalty_requested is None or self.penalty_missed is None:
+            return math.nan
+        if not self.penalty_requested:
+            return 0.0
+        return 1.0 - self.penalty_missed / self.penalty_requested
+
+    @property
+    def average_miss_penalty(self) -> float:
+        """Mean penalty of a missed read (NaN without ``miss_penalty``)."""
+        if self.penalty_missed is None:
+            return math.nan
+        return self.penalty_missed / self.misses if self.misses else 0.0
+
+    @property
+    def average_penalty(self) -> float:
+        """Mean penalty per read: hit penalties of hits plus miss penalties of misses."""
+        if self.penalty_missed is None and self.penalty_hit is None:
+            return math.nan
+        total = (self.penalty_missed or 0.0) + (self.penalty_hit or 0.0)
+        return total / self.requests if self.requests else 0.0
+
+    @property
     def total_requests(self) -> int:
         """Every request replayed: warm-up, reads, writes and deletes."""
         return self.warmup + self.requests + self.writes + self.deletes
@@ -81,6 +126,10 @@ class SimulationResult:
         out["hit_ratio"] = self.hit_ratio
         out["miss_ratio"] = self.miss_ratio
         out["byte_hit_ratio"] = self.byte_hit_ratio
+        out["admission_rate"] = self.admission_rate
+        out["weighted_hit_ratio"] = self.weighted_hit_ratio
+        out["average_miss_penalty"] = self.average_miss_penalty
+        out["average_penalty"] = self.average_penalty
         out["requests_per_second"] = self.requests_per_second
         return out
 

@@ -90,6 +90,10 @@ ORACLES = {
     "s3fifo": "S3FIFO",
     "arc": "ARC",
     "opt": "Belady",
+    "slru": "SLRU",
+    "2q": "TwoQ",
+    "lru-k": "LRUK",
+    "gdsf": "GDSF",
 }
 
 

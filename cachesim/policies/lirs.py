@@ -1,0 +1,230 @@
+"""LIRS (Jiang & Zhang, SIGMETRICS'02): recency of re-reference decides what stays.
+
+Blocks with a low inter-reference recency (*LIR*) hold ``1 - hir_ratio`` of
+the capacity; the rest (1 %) holds resident *HIR* blocks in the list Q.  The
+stack S orders recently requested blocks, including non-resident HIR blocks
+whose history is kept so a quick re-reference can promote them.  A hit on a
+resident HIR block that S still holds makes it LIR and demotes the least
+recent LIR block to Q; eviction takes the least recently used block of Q.
+S is pruned so that its bottom is always LIR, and its total size is bounded
+by twice the capacity by forgetting the oldest non-resident blocks.
+
+This follows libCacheSim's LIRS, including how it reserves room (LIR blocks
+are demoted before a promotion or a re-inserted non-resident block, and a new
+block larger than the HIR share is not stored).  One deliberate difference:
+the block being requested is never evicted to make room for its own
+promotion.  libCacheSim can drop it from Q and keep serving it, so its cache
+then holds more than its capacity; this happens when Q holds one or two
+blocks (small caches) and moves hit ratios by up to about 0.0005.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import TypeVar
+
+from cachesim.policies._store import PolicyStore
+from cachesim.policies.base import MISSING
+
+__all__ = ["LIRSStore"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LIRSStore(PolicyStore[K, V]):
+    """LIRS with ``hir_ratio`` (1 %) of the capacity for resident HIR blocks."""
+
+    name = "lirs"
+
+    def __init__(self, capacity: int | None = None, *, hir_ratio: float = 0.01) -> None:
+        super().__init__(capacity)
+        if not 0 < hir_ratio < 1:
+            raise ValueError(f"hir_ratio must be in (0, 1), got {hir_ratio!r}")
+        cap = capacity if capacity is not None else 1 << 62
+        self.hir_limit = max(1, int(hir_ratio * cap))
+        self.lir_limit = cap - self.hir_limit
+        self.stack_limit = 2 * cap
+        self._s: OrderedDict[K, None] = OrderedDict()  # bottom (least recent) first
+        self._q: OrderedDict[K, None] = OrderedDict()  # least recent first
+        self._nonresident: OrderedDict[K, None] = OrderedDict()  # oldest first
+        self._lir: dict[K, bool] = {}  # S entries: LIR?
+        self._resident: dict[K, bool] = {}  # S entries: resident?
+        self._s_size: dict[K, int] = {}  # S entries: size
+        self._s_bytes = 0
+        self.lir_bytes = 0
+        self.hir_bytes = 0
+        self._protect: object = MISSING
+        self._internal = False
+
+    # -- helpers ------------------------------------------------------------------
+    def _s_drop(self, key: K) -> None:
+        del self._s[key]
+        del self._lir[key]
+        del self._resident[key]
+        self._s_bytes -= self._s_size.pop(key)
+
+    def _s_push(self, key: K, size: int, lir: bool) -> None:
+        self._s[key] = None
+        self._lir[key] = lir
+        self._resident[key] = True
+        self._s_size[key] = size
+        self._s_bytes += size
+
+    def _drop_resident(self, key: K) -> None:
+        """Remove ``key`` from the table after the policy lists were updated."""
+        self._internal = True
+        try:
+            self._evict_now(key)
+        finally:
+            self._internal = False
+
+    def _prune(self) -> None:
+        s, lir = self._s, self._lir
+        while len(s) > 1:
+            bottom = next(iter(s))
+            if lir[bottom]:
+                break
+            if not self._resident[bottom]:
+                self._nonresident.pop(bottom, None)
+            self._s_drop(bottom)
+
+    def _evict_hir(self) -> bool:
+        """Evict Q's least recent block; False if only the block being requested is left."""
+        q = self._q
+        key = next(iter(q))
+        if key == self._protect:
+            if len(q) == 1:
+                return False
+            it = iter(q)
+            next(it)
+            key = next(it)
+        size = self._size(key)
+        del q[key]
+        self.hir_bytes -= size
+        if key in self._s:
+            self._resident[key] = False
+            self._nonresident[key] = None
+        self._drop_resident(key)
+        return True
+
+    def _evict_lir(self) -> None:
+        key = next(iter(self._s))
+        size = self._s_size[key]
+        if not self._lir[key]:  # an HIR block at the bottom: it only leaves S
+            if not self._resident[key]:
+                self._nonresident.pop(key, None)
+            self._s_drop(key)
+            self._prune()
+            return
+        self.lir_bytes -= size
+        self._s_drop(key)
+        if size <= self.hir_limit and key in self._values:
+            while self._q and self.hir_bytes + size > self.hir_limit:
+                if not self._evict_hir():
+                    break
+            if key not in self._q:
+                self._q[key] = None
+                self.hir_bytes += size
+        elif key in self._values and key not in self._q:
+            self._drop_resident(key)
+        self._prune()
+
+    def _limit_stack(self) -> None:
+        while self._s_bytes > self.stack_limit and self._nonresident:
+            key, _ = self._nonresident.popitem(last=False)
+            self._s_drop(key)
+
+    # -- hooks --------------------------------------------------------------------
+    def _on_hit(self, key: K) -> None:
+        s, q = self._s, self._q
+        in_s, in_q = key in s, key in q
+        if in_s:
+            s.move_to_end(key)
+        if in_q:
+            q.move_to_end(key)
+        size = self._size(key)
+        if in_s and self._lir[key]:
+            self._prune()
+        elif in_s:
+            if in_q:
+                del q[key]
+                self.hir_bytes -= size
+            while self.lir_bytes + size > self.lir_limit and next(iter(s)) != key:
+                self._evict_lir()
+            self._lir[key] = True
+            self.lir_bytes += size
+        else:
+            self._protect = key
+            try:
+                while self.lir_bytes + size > self.lir_limit and self._s:
+                    self._evict_lir()
+            finally:
+                self._protect = MISSING
+            self._s_push(key, size, lir=False)
+        self._limit_stack()
+
+    def _admit(self, key: K, size: int) -> bool:
+        if key in self._s:  # a non-resident HIR block: it will come back as LIR
+            self._s.move_to_end(key)
+            while self.lir_bytes + self._s_size[key] > self.lir_limit and len(self._s) > 1:
+                self._evict_lir()
+            self._nonresident.pop(key, None)
+            capacity = self.capacity
+            while capacity is not None and self.used + size > capacity:
+                while self._q and self.hir_bytes >= self.hir_limit:
+                    self._evict_hir()
+                if len(self._s) <= 1:
+                    break
+                self._evict_lir()
+            return True
+        if size > self.hir_limit:
+            return False
+        if self.lir_bytes + size > self.lir_limit and self.hir_bytes + size > self.hir_limit:
+            while self._q and self.hir_bytes + size > self.hir_limit:
+                self._evict_hir()
+        return True
+
+    def _on_insert(self, key: K, size: int) -> bool:
+        if key in self._s:
+            self._lir[key] = True
+            self._resident[key] = True
+            self._s_bytes += size - self._s_size[key]
+            self._s_size[key] = size
+            self.lir_bytes += size
+        elif self.lir_bytes + size <= self.lir_limit:
+            self._s_push(key, size, lir=True)
+            self.lir_bytes += size
+        else:
+            self._s_push(key, size, lir=False)
+            self._q[key] = None
+            self.hir_bytes += size
+        self._limit_stack()
+        return True
+
+    def _on_remove(self, key: K) -> None:
+        if self._internal:
+            return
+        size = self._size(key)
+        if key in self._s:
+            if self._lir[key]:
+                self.lir_bytes -= size
+                self._s_drop(key)
+                self._prune()
+                return
+            self._s_drop(key)
+        if key in self._q:
+            del self._q[key]
+            self.hir_bytes -= size
+
+    def peek_victim(self) -> K:
+        if self._q:
+            return next(iter(self._q))
+        for key in self._s:
+            if self._lir[key]:
+                return key
+        return MISSING  # type: ignore[no-any-return]
+
+    def _victim(self, size: int) -> K:
+        return self.peek_victim()
