@@ -34,6 +34,7 @@ from cachesim.gateway.protocol import (
     parse_command,
     refusal,
     reply_slot,
+    translate,
 )
 
 __all__ = ["ADMIN_PATH", "GatewayApp", "create_app"]
@@ -204,7 +205,7 @@ class GatewayApp:
         if refused:
             return self.json(400, {"error": refused})
         try:
-            (reply,) = await self.backend.run([command])
+            (reply,) = await self.backend.run([translate(command)])
         except BackendUnavailable as exc:
             return self._unavailable(exc)
         if isinstance(reply, RedisErrorReply):
@@ -217,7 +218,7 @@ class GatewayApp:
             return prepared
         commands, b64 = prepared
         refusals = [refusal(c) for c in commands]
-        allowed = [c for c, r in zip(commands, refusals, strict=True) if r is None]
+        allowed = [translate(c) for c, r in zip(commands, refusals, strict=True) if r is None]
         try:
             replies = iter(await self.backend.run(allowed))
         except BackendUnavailable as exc:
@@ -240,7 +241,9 @@ class GatewayApp:
             if refused:
                 return self.json(400, {"error": refused})
         try:
-            result: list[Reply] | str = await self.backend.transaction(commands)
+            result: list[Reply] | str = await self.backend.transaction(
+                [translate(c) for c in commands]
+            )
         except BackendUnavailable as exc:
             return self._unavailable(exc)
         if isinstance(result, str):
