@@ -3,7 +3,8 @@
 ``CacheModel`` is what the contract says a ``Cache`` does, as a dict plus an
 expiry map: the model-based tests compare every result of the real cache with it.
 It deliberately shares no code with :mod:`cachesim.cache` or :mod:`cachesim.keys`
-(its glob matcher is the suite's own, :mod:`cachesim.contract.glob`), so a bug there cannot hide by agreeing with itself.
+(its glob matcher is the suite's own, :mod:`cachesim.contract.glob`), so a bug
+there cannot hide by agreeing with itself.
 """
 
 from __future__ import annotations
