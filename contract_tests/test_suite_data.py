@@ -19,8 +19,8 @@ import cachesim.contract.suite as suite
 from cachesim import InvalidKeyError, UnstorableValueError, codec
 from cachesim.contract import data
 from cachesim.contract.clauses import clauses, contract_text
-from cachesim.contract.markers import CLAUSE_MARK, REQUIRES_MARK
 from cachesim.contract.glob import stringmatch
+from cachesim.contract.markers import CLAUSE_MARK, REQUIRES_MARK
 from cachesim.contract.model import glob_match
 from cachesim.gateway import RedisServerNotFound, redis_server
 from cachesim.keys import compile_glob, validate_key
@@ -209,3 +209,11 @@ def test_reference_matcher_is_redis_on_generated_patterns(redis_url: str) -> Non
     finally:
         client.close()
     assert not wrong, f"{len(wrong)} patterns disagree with redis-server, e.g. {wrong[:5]}"
+
+
+def test_pinned_glob_edge_cases_are_what_redis_does(redis_url: str) -> None:
+    from cachesim.contract.suite.test_special_chars import EDGE_CASES, EDGE_KEYS
+
+    for case, pattern in EDGE_CASES.items():
+        want = _server_matches(redis_url, list(EDGE_KEYS), pattern)
+        assert {k for k in EDGE_KEYS if stringmatch(pattern, k)} == want, case
