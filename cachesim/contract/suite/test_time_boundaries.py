@@ -11,8 +11,9 @@ test run concurrently so that the sleeping overlaps.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -219,7 +220,7 @@ async def _change_case(
 
 
 async def _run_cases(
-    ctx: ContractContext, cases: list[Callable[[], Awaitable[list[str]]]]
+    ctx: ContractContext, cases: Sequence[Callable[[], Awaitable[list[str]]]]
 ) -> list[str]:
     """Sequentially on an injected clock (cases move it), concurrently in real time."""
     if ctx.clock is not None:
@@ -238,9 +239,7 @@ async def _run_cases(
 async def test_every_write_path_replaces_the_ttl(
     ctx: ContractContext, cache: Cache, writer: str
 ) -> None:
-    cases: list[Callable[[], Awaitable[list[str]]]] = [
-        (lambda c=change: _change_case(ctx, cache, writer, c, f"k-{c}")) for change in _CHANGES
-    ]
+    cases = [functools.partial(_change_case, ctx, cache, writer, c, f"k-{c}") for c in _CHANGES]
     problems = await _run_cases(ctx, cases)
     assert not problems, "a write must give the key its own TTL:\n" + "\n".join(problems)
 
