@@ -14,7 +14,9 @@ Hook signatures (``ps``: the policy's state tuple, ``osize``: cached size per
 key id, ``k``: key id, ``s``: size, ``nu``: next use for offline policies):
 
 * ``admit(ps, osize, k, s) -> bool`` -- a new entry is about to be stored;
-* ``insert(ps, osize, k, s, nu) -> bool`` -- place it (``osize[k] == s``);
+* ``insert(ps, osize, k, s, nu) -> bool`` -- place it (``osize[k] == s``; the hook
+  may set ``osize[k]`` to the size to account instead, as the stores'
+  ``_stored_size``);
 * ``hit(ps, osize, k, nu)`` / ``update(ps, osize, k, nu)`` -- read / overwrite;
 * ``remove(ps, osize, k)`` -- the entry leaves (``osize[k]`` still valid);
 * ``victim(ps, osize, s) -> key`` -- choose what to evict for an entry of ``s``;
@@ -485,7 +487,7 @@ def _replay(
                 rejections += 1
             continue
         present[k] = 1
-        used += s
+        used += osize[k]  # the size the policy stored (LIRS may keep an older one)
         count += 1
         if counted:
             inserts += 1

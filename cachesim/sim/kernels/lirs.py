@@ -230,18 +230,19 @@ def admit(ps: Any, osize: Any, k: int, s: int) -> bool:
 
 @jit
 def insert(ps: Any, osize: Any, k: int, s: int, nu: int) -> bool:
-    fl, ssize, q, conf = ps[6], ps[7], ps[8], ps[9]
+    fl, ssize, conf = ps[6], ps[7], ps[9]
     fl[k] |= CACHED
-    conf[_USED] += s
-    if fl[k] & IN_S:
+    if fl[k] & IN_S:  # a returning block keeps the size S remembers: store it so
         fl[k] |= LIR | RES
-        q[_S + USED] += s - ssize[k]
-        ssize[k] = s
-        conf[_LIR_BYTES] += s
+        osize[k] = ssize[k]
+        conf[_USED] += ssize[k]
+        conf[_LIR_BYTES] += ssize[k]
     elif conf[_LIR_BYTES] + s <= conf[_LIR_LIM]:
+        conf[_USED] += s
         _s_push(ps, k, s, True)
         conf[_LIR_BYTES] += s
     else:
+        conf[_USED] += s
         _s_push(ps, k, s, False)
         _q_add(ps, k, s)
     _limit_stack(ps)
