@@ -611,6 +611,14 @@ class _Engine:
         if o is None:  # no cache: every read calls the origin
             self.fly(read.key, read.proc, read)
             return
+        if self.mode != "none":
+            # A read that finds its process loading the key for another read joins that
+            # load without looking at the cache (as Cache.get_or_set does).
+            flight = self.flights.get((read.key, read.proc))
+            if flight is not None and flight.owner is not None:
+                flight.waiters.append(read)
+                self.timeouts(read, self.entry(read.key))
+                return
         e = self.entry(read.key)
         if e is not None:
             if now < e.fresh_until:
@@ -630,10 +638,17 @@ class _Engine:
             self.fly(read.key, read.proc, read)
         else:
             flight.waiters.append(read)
+        self.timeouts(read, e)
+
+    def timeouts(self, read: _Read, e: _Entry | None) -> None:
+        """Arm the soft (only with a value to fall back on) and hard timeouts of a waiting read."""
+        o = self.o
+        if o is None or read.done:
+            return
         if o.soft_timeout is not None and e is not None:
-            self.at(now + o.soft_timeout, _SOFT, read)
+            self.at(self.now + o.soft_timeout, _SOFT, read)
         if o.hard_timeout is not None:
-            self.at(now + o.hard_timeout, _HARD, read)
+            self.at(self.now + o.hard_timeout, _HARD, read)
 
     def refresh_early(self, read: _Read, e: _Entry) -> bool:
         o = self.o
@@ -718,7 +733,7 @@ class _Engine:
             self.land(flight, _Entry(self.now, duration, self.now, self.now))
             return
         # The origin failed: fall back on the last good value if fail-safe kept one.
-        e = self.entry(key) if o is not None else None
+        e = self.entry(key) if o is not None and o.fail_safe is not None else None
         if e is not None and o is not None and o.fail_safe is not None:
             self.activations.append(self.now)
             e.retry_at = max(e.retry_at, self.now + o.fail_safe_throttle)
@@ -767,7 +782,8 @@ class _Engine:
     def timeout(self, read: _Read, *, hard: bool) -> None:
         if read.done:
             return
-        e = self.entry(read.key)
+        o = self.o
+        e = self.entry(read.key) if o is not None and o.fail_safe is not None else None
         if hard:
             self.hard.append(read.arrive)
             self.settle(read, e)
