@@ -36,6 +36,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -109,86 +110,136 @@ def _seconds(value: Any, name: str, *, zero: bool = False) -> float:
     return seconds
 
 
+def _timedelta_seconds(value: Any) -> Any:
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
 @dataclass(frozen=True)
 class FreshnessOptions:
-    """One set of entry options, with the names of :class:`cachesim.EntryOptions`.
+    """One set of entry options, with the names and meaning of :class:`cachesim.EntryOptions`.
 
     ``ttl``: seconds an entry is fresh.  ``jitter``: each write's duration is
-    ``ttl * (1 + jitter * U)``, U uniform in [0, 1), so hot keys written
-    together do not expire together.  ``grace``: seconds after expiry during
-    which a read gets the stale value at once while one background refresh
-    runs (stale-while-revalidate).  ``fail_safe``: seconds (from the write) an
-    entry is kept to stand in when the origin fails or times out;
-    ``fail_safe_throttle``: after such a failure the stale value is served
-    without retrying for this long.  ``eager_refresh``: fraction of the
-    duration after which a read of a fresh entry starts a background refresh.
-    ``xfetch_beta``: probabilistic early expiration (Vattani et al., VLDB
-    2015): a read at ``t`` refreshes in the background when
+    stretched by a factor in ``[1, 1 + jitter)``.  ``grace``: seconds after
+    expiry during which a read gets the stale value at once while one
+    background refresh runs (stale-while-revalidate).  ``fail_safe``: seconds
+    after expiry the last good value is kept to stand in when the origin
+    fails or times out; ``fail_safe_throttle`` (default 30 s, capped at
+    ``fail_safe``): after such a failure the key serves the stale value
+    without calling the origin for this long.  ``eager_refresh``: fraction of
+    the duration after which a read of a fresh entry starts a background
+    refresh.  ``xfetch_beta``: probabilistic early expiration (Vattani et al.,
+    VLDB 2015): a read at ``t`` refreshes in the background when
     ``t - delta * beta * ln(U) >= expiry``, ``delta`` being the recompute time
-    measured and stored with the entry.  ``soft_timeout``: a read that waits
-    for the origin while a fail-safe value exists gets that value after this
-    long, and the origin call finishes in the background.  ``hard_timeout``:
-    no read waits longer; without a value to fall back on it fails.  ``lock``:
-    ``"local"`` (single flight per process, the cache's default; ``None`` means
-    the same), ``"distributed"`` (one origin call per key across processes,
-    others poll the cache) or ``"none"`` (no protection: every miss calls the
+    stored with the entry.  ``soft_timeout`` (needs ``fail_safe``): a read
+    waiting for the origin while a fail-safe value exists gets that value
+    after this long; the call finishes in the background and is stored.
+    ``hard_timeout``: no read waits longer; it gets the fail-safe value, or
+    fails.  ``lock``: ``"local"`` (= ``None``, the cache's default: single
+    flight per process), ``"distributed"`` (one origin call per key across
+    processes: waiters poll the cache with backoff; the lock expires after
+    ``lock_ttl``, default 10 s, and a waiter gives up after ``lock_wait``,
+    default ``lock_ttl``, and calls the origin itself) or ``"none"`` (a
+    simulator-only baseline without any protection: every miss calls the
     origin).  ``name`` labels the option set in tables and plots.
     """
 
     ttl: float
     jitter: float = 0.0
-    grace: float = 0.0
+    grace: float | None = None
     fail_safe: float | None = None
-    fail_safe_throttle: float = 30.0
+    fail_safe_throttle: float | None = None
     eager_refresh: float | None = None
     xfetch_beta: float | None = None
     soft_timeout: float | None = None
     hard_timeout: float | None = None
     lock: LockMode | None = None
+    lock_ttl: float | None = None
+    lock_wait: float | None = None
     name: str | None = None
 
     def __post_init__(self) -> None:
-        _seconds(self.ttl, "ttl")
+        set_ = object.__setattr__
+        set_(self, "ttl", _seconds(_timedelta_seconds(self.ttl), "ttl"))
         if isinstance(self.jitter, bool) or not 0 <= float(self.jitter) <= 1:
             raise ConfigurationError(f"jitter must be a fraction in [0, 1], got {self.jitter!r}")
-        _seconds(self.grace, "grace", zero=True)
-        if self.fail_safe is not None:
-            _seconds(self.fail_safe, "fail_safe")
-        _seconds(self.fail_safe_throttle, "fail_safe_throttle")
+        for name in (
+            "grace",
+            "fail_safe",
+            "fail_safe_throttle",
+            "soft_timeout",
+            "hard_timeout",
+            "lock_ttl",
+            "lock_wait",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, _seconds(_timedelta_seconds(value), name))
+        if self.fail_safe_throttle is not None and self.fail_safe is None:
+            raise ConfigurationError(
+                "fail_safe_throttle needs fail_safe (how long past expiry a stale value may "
+                "be served), e.g. fail_safe=600, fail_safe_throttle=30"
+            )
         if self.eager_refresh is not None and not 0 < float(self.eager_refresh) < 1:
             raise ConfigurationError(
                 f"eager_refresh must be a fraction in (0, 1) of the duration, "
                 f"got {self.eager_refresh!r}"
             )
-        if self.xfetch_beta is not None and not float(self.xfetch_beta) > 0:
-            raise ConfigurationError(f"xfetch_beta must be > 0, got {self.xfetch_beta!r}")
+        if self.xfetch_beta is not None and not 0 < float(self.xfetch_beta) <= 100:
+            raise ConfigurationError(f"xfetch_beta must be in (0, 100], got {self.xfetch_beta!r}")
         if self.eager_refresh is not None and self.xfetch_beta is not None:
             raise ConfigurationError(
-                "eager_refresh and xfetch_beta both decide when to refresh early: choose one"
+                "choose eager_refresh (a fixed fraction of the duration) or xfetch_beta "
+                "(probabilistic early expiration), not both"
             )
-        if self.soft_timeout is not None:
-            _seconds(self.soft_timeout, "soft_timeout")
-            if self.fail_safe is None:
-                raise ConfigurationError(
-                    "soft_timeout serves the fail-safe value while the origin finishes: "
-                    "set fail_safe (seconds to keep that value) as well"
-                )
-        if self.hard_timeout is not None:
-            _seconds(self.hard_timeout, "hard_timeout")
-            if self.soft_timeout is not None and self.hard_timeout < self.soft_timeout:
-                raise ConfigurationError(
-                    f"hard_timeout ({self.hard_timeout!r}) must be >= soft_timeout "
-                    f"({self.soft_timeout!r})"
-                )
+        if self.soft_timeout is not None and self.fail_safe is None:
+            raise ConfigurationError(
+                "soft_timeout returns the last good value while the origin finishes: set "
+                "fail_safe (seconds past expiry to keep that value) as well"
+            )
+        if (
+            self.soft_timeout is not None
+            and self.hard_timeout is not None
+            and self.soft_timeout >= self.hard_timeout
+        ):
+            raise ConfigurationError(
+                f"soft_timeout ({self.soft_timeout!r}) must be shorter than hard_timeout "
+                f"({self.hard_timeout!r})"
+            )
         if self.lock not in (None, "none", "local", "distributed"):
             raise ConfigurationError(
                 f"lock must be None, 'none', 'local' or 'distributed', got {self.lock!r}"
             )
+        if self.lock != "distributed" and (self.lock_ttl is not None or self.lock_wait is not None):
+            raise ConfigurationError("lock_ttl and lock_wait apply to lock='distributed' only")
 
     @property
     def lock_mode(self) -> LockMode:
         """The stampede protection in force (``None`` is the cache's local single flight)."""
         return self.lock or "local"
+
+    @property
+    def throttle(self) -> float:
+        """Seconds a failed key serves its stale value before the origin is tried again."""
+        if self.fail_safe is None:
+            return 0.0
+        return min(
+            30.0 if self.fail_safe_throttle is None else self.fail_safe_throttle, self.fail_safe
+        )
+
+    @property
+    def stale_window(self) -> float:
+        """Seconds past expiry an entry is kept: ``max(grace, fail_safe)``."""
+        return max(self.grace or 0.0, self.fail_safe or 0.0)
+
+    @property
+    def effective_lock_ttl(self) -> float:
+        """The distributed lock's expiry (``lock_ttl`` or 10 s)."""
+        return 10.0 if self.lock_ttl is None else self.lock_ttl
+
+    @property
+    def effective_lock_wait(self) -> float:
+        """How long a waiter polls before it calls the origin itself."""
+        return self.effective_lock_ttl if self.lock_wait is None else self.lock_wait
 
     @property
     def label(self) -> str:
@@ -197,7 +248,7 @@ class FreshnessOptions:
             return self.name
         parts = [f"ttl={self.ttl:g}"]
         for f in fields(self):
-            if f.name in ("ttl", "name", "fail_safe_throttle"):
+            if f.name in ("ttl", "name"):
                 continue
             value = getattr(self, f.name)
             if value != f.default:
@@ -207,22 +258,30 @@ class FreshnessOptions:
         return ", ".join(parts)
 
     @classmethod
-    def from_entry_options(cls, options: Any, *, name: str | None = None) -> FreshnessOptions:
-        """Mirror a cache-layer options object (or a mapping) with the same field names."""
+    def from_entry_options(
+        cls, options: Any, *, default_ttl: float | None = None, name: str | None = None
+    ) -> FreshnessOptions:
+        """Mirror a :class:`cachesim.EntryOptions` (or a mapping with its field names).
+
+        ``default_ttl`` stands in for a ``ttl`` of None (the cache's default).
+        Tags are ignored: they do not change freshness.
+        """
         names = [f.name for f in fields(cls) if f.name != "name"]
-        if isinstance(options, Mapping):
-            values = {k: options[k] for k in names if k in options}
-        else:
-            values = {k: getattr(options, k) for k in names if hasattr(options, k)}
-        if values.get("ttl") is None:
-            values["ttl"] = getattr(options, "duration", None) or (
-                options.get("duration") if isinstance(options, Mapping) else None
+
+        def get(key: str) -> Any:
+            if isinstance(options, Mapping):
+                return options.get(key)
+            return getattr(options, key, None)
+
+        values = {k: get(k) for k in names}
+        if values["ttl"] is None:
+            values["ttl"] = get("duration") if get("duration") is not None else default_ttl
+        if values["ttl"] is None:
+            raise ConfigurationError(
+                "these options leave ttl to the cache's default: pass default_ttl= to simulate them"
             )
-        if values.get("ttl") is None:
-            raise ConfigurationError("the options carry no ttl (duration) to simulate")
-        values = {k: v for k, v in values.items() if v is not None or k in ("fail_safe",)}
-        if values.get("fail_safe") is False:
-            values["fail_safe"] = None
+        if values.get("jitter") is None:
+            values["jitter"] = 0.0
         return cls(**values, name=name)
 
 
@@ -465,7 +524,7 @@ class _Entry:
 
 
 class _Read:
-    __slots__ = ("arrive", "done", "i", "key", "proc")
+    __slots__ = ("arrive", "done", "flight", "i", "key", "proc")
 
     def __init__(self, i: int, key: int, proc: int, arrive: float) -> None:
         self.i = i
@@ -473,25 +532,39 @@ class _Read:
         self.proc = proc
         self.arrive = arrive
         self.done = False
+        self.flight: _Flight | None = None
 
 
 class _Flight:
     """One attempt to load a key in one process, with the reads waiting for it."""
 
-    __slots__ = ("attempt", "called", "created", "key", "owner", "proc", "waiters")
+    __slots__ = (
+        "attempt",
+        "background",
+        "called",
+        "created",
+        "key",
+        "owner",
+        "proc",
+        "waiters",
+    )
 
     def __init__(self, key: int, proc: int, created: float, owner: _Read | None) -> None:
         self.key = key
         self.proc = proc
         self.created = created
         self.owner = owner  # the read that started it; None for a background refresh
-        self.waiters: list[_Read] = [] if owner is None else [owner]
+        self.waiters: list[_Read] = []
         self.attempt = 0  # poll count while waiting for a distributed lock
         self.called = False  # whether it called the origin (not only waited on a lock)
+        self.background = owner is None  # counted as a background refresh
+
+    def add(self, read: _Read) -> None:
+        self.waiters.append(read)
+        read.flight = self
 
 
 # event kinds
-_ARRIVE: Final = 0
 _ORIGIN_DONE: Final = 1
 _POLL: Final = 2
 _SOFT: Final = 3
@@ -509,7 +582,6 @@ class _Engine:
         clients: int | None,
         processes: int,
         seed: int,
-        lock_expiry: float,
         lock_poll: float,
         lock_poll_max: float,
     ) -> None:
@@ -518,23 +590,25 @@ class _Engine:
         self.clients = clients
         self.processes = processes
         self.seed = seed
-        self.lock_expiry = lock_expiry
         self.lock_poll = lock_poll
         self.lock_poll_max = lock_poll_max
         self.mode: LockMode = options.lock_mode if options else "none"
+        self.grace = (options.grace or 0.0) if options else 0.0
+        self.throttle = options.throttle if options else 0.0
+        self.fail_safe = options is not None and options.fail_safe is not None
         self.store: dict[int, _Entry] = {}
         self.flights: dict[tuple[int, int], _Flight] = {}
         self.locks: dict[int, tuple[_Flight, float]] = {}  # key -> holder, expires at
         self.calls_per_key: dict[int, int] = {}
         self.writes_per_key: dict[int, int] = {}
-        self.inflight: dict[int, int] = {}
         self.reads_per_key: dict[int, int] = {}
+        self.inflight: dict[int, int] = {}
         self.heap: list[tuple[float, int, int, Any]] = []
         self.seq = 0
         self.now = 0.0
-        self.free = clients if clients is not None else -1
+        self.free = clients if clients is not None else -1  # -1: a client per request
         self.queue: deque[_Read] = deque()
-        # counters (filtered by the warm-up start time at the end)
+        # events with their times (filtered by the warm-up start at the end)
         self.calls: list[tuple[float, int, bool]] = []  # start, concurrency, ok
         self.activations: list[float] = []
         self.refreshes: list[tuple[float, bool]] = []  # start, early
@@ -559,13 +633,15 @@ class _Engine:
         next_i = 0
         heap = self.heap
         while next_i < n or heap:
-            # Arrivals are already sorted: merge them with the event heap (events first on ties).
+            # Arrivals are sorted: merge them with the event heap (events first on ties).
             if next_i < n and (not heap or float(times[next_i]) < heap[0][0]):
                 self.now = float(times[next_i])
                 read = _Read(next_i, int(keys[next_i]), next_i % procs, self.now)
                 next_i += 1
-                if self.free != 0:
-                    self.free -= 1 if self.free > 0 else 0
+                if self.free < 0:
+                    self.read(read)
+                elif self.free > 0:
+                    self.free -= 1
                     self.read(read)
                 else:
                     self.queue.append(read)
@@ -576,10 +652,8 @@ class _Engine:
                 self.origin_done(*payload)
             elif kind == _POLL:
                 self.poll(payload)
-            elif kind == _SOFT:
-                self.timeout(payload, hard=False)
             else:
-                self.timeout(payload, hard=True)
+                self.timeout(payload, hard=kind == _HARD)
         return self.outcomes, self.latencies, self.ages
 
     def answer(self, read: _Read, outcome: int, entry: _Entry | None) -> None:
@@ -598,17 +672,21 @@ class _Engine:
             self.free += 1
 
     def entry(self, key: int) -> _Entry | None:
+        """The stored entry while it is kept (fresh, grace or fail-safe window)."""
         e = self.store.get(key)
         if e is not None and self.now >= e.kept_until:
             del self.store[key]
             return None
         return e
 
+    def fallback(self, key: int) -> _Entry | None:
+        """The last good value a failed or timed-out read may get (fail-safe only)."""
+        return self.entry(key) if self.fail_safe else None
+
     # -- reads ---------------------------------------------------------------------
     def read(self, read: _Read) -> None:
-        o = self.o
         now = self.now
-        if o is None:  # no cache: every read calls the origin
+        if self.o is None:  # no cache: every read calls the origin
             self.fly(read.key, read.proc, read)
             return
         if self.mode != "none":
@@ -616,20 +694,20 @@ class _Engine:
             # load without looking at the cache (as Cache.get_or_set does).
             flight = self.flights.get((read.key, read.proc))
             if flight is not None and flight.owner is not None:
-                flight.waiters.append(read)
-                self.timeouts(read, self.entry(read.key))
+                flight.add(read)
+                self.timeouts(read)
                 return
         e = self.entry(read.key)
         if e is not None:
             if now < e.fresh_until:
                 self.answer(read, FRESH, e)
-                if now >= e.retry_at and self.refresh_early(read, e):
+                if self.refresh_early(read, e):
                     self.refresh(read.key, read.proc, early=True)
                 return
-            if now < e.retry_at:  # fail-safe throttle: keep serving, do not retry yet
+            if now < e.retry_at:  # fail-safe throttle: keep serving, do not call the origin
                 self.answer(read, STALE, e)
                 return
-            if now < e.fresh_until + o.grace:
+            if now < e.fresh_until + self.grace:
                 self.answer(read, STALE, e)
                 self.refresh(read.key, read.proc, early=False)
                 return
@@ -637,15 +715,15 @@ class _Engine:
         if flight is None:
             self.fly(read.key, read.proc, read)
         else:
-            flight.waiters.append(read)
-        self.timeouts(read, e)
+            flight.add(read)  # a background refresh is running: wait for it
+        self.timeouts(read)
 
-    def timeouts(self, read: _Read, e: _Entry | None) -> None:
-        """Arm the soft (only with a value to fall back on) and hard timeouts of a waiting read."""
+    def timeouts(self, read: _Read) -> None:
+        """Arm the soft and hard timeouts of a read that waits for the origin."""
         o = self.o
         if o is None or read.done:
             return
-        if o.soft_timeout is not None and e is not None:
+        if o.soft_timeout is not None and self.fallback(read.key) is not None:
             self.at(self.now + o.soft_timeout, _SOFT, read)
         if o.hard_timeout is not None:
             self.at(self.now + o.hard_timeout, _HARD, read)
@@ -677,6 +755,8 @@ class _Engine:
     def fly(self, key: int, proc: int, owner: _Read | None) -> _Flight:
         """Start loading ``key`` in ``proc`` (for ``owner``, or in the background)."""
         flight = _Flight(key, proc, self.now, owner)
+        if owner is not None:
+            flight.add(owner)
         if self.mode != "none":
             self.flights[(key, proc)] = flight
         if self.mode == "distributed" and not self.acquire(flight):
@@ -690,13 +770,13 @@ class _Engine:
         held = self.locks.get(flight.key)
         if held is not None and self.now < held[1]:
             return False
-        if held is not None:
-            self.lock_timeout_times.append(self.now)  # the holder outlived its lock
-        self.locks[flight.key] = (flight, self.now + self.lock_expiry)
+        assert self.o is not None
+        self.locks[flight.key] = (flight, self.now + self.o.effective_lock_ttl)
         return True
 
     def poll(self, flight: _Flight) -> None:
         """A flight waiting for another process's lock looks at the cache again."""
+        assert self.o is not None
         e = self.entry(flight.key)
         if e is not None and e.born >= flight.created and self.now < e.fresh_until:
             self.land(flight, e)
@@ -704,9 +784,21 @@ class _Engine:
         if self.acquire(flight):
             self.call(flight)
             return
+        deadline = flight.created + self.o.effective_lock_wait
+        if self.now >= deadline:  # waited long enough: stop waiting
+            self.lock_timeout_times.append(self.now)
+            stale = self.fallback(flight.key)
+            if stale is not None:
+                self.finish(flight)
+                for read in flight.waiters:
+                    if not read.done:
+                        self.settle(read, stale)
+            else:
+                self.call(flight)
+            return
         flight.attempt += 1
         wait = min(self.lock_poll * 2.0**flight.attempt, self.lock_poll_max)
-        self.at(self.now + wait, _POLL, flight)
+        self.at(min(self.now + wait, deadline), _POLL, flight)
 
     def call(self, flight: _Flight) -> None:
         flight.called = True
@@ -725,22 +817,23 @@ class _Engine:
         held = self.locks.get(key)
         if held is not None and held[0] is flight:
             del self.locks[key]
-        o = self.o
-        if ok and o is not None:
-            self.land(flight, self.write(key, duration))
+        if ok:
+            if self.o is None:  # no cache: the value goes straight to the waiting read
+                self.land(flight, _Entry(self.now, duration, self.now, self.now))
+            else:
+                self.land(flight, self.write(key, duration))
             return
-        if ok:  # no cache: the value goes straight to the waiting read
-            self.land(flight, _Entry(self.now, duration, self.now, self.now))
-            return
-        # The origin failed: fall back on the last good value if fail-safe kept one.
-        e = self.entry(key) if o is not None and o.fail_safe is not None else None
-        if e is not None and o is not None and o.fail_safe is not None:
-            self.activations.append(self.now)
-            e.retry_at = max(e.retry_at, self.now + o.fail_safe_throttle)
+        # The origin failed.  Readers still waiting get the last good value if fail-safe
+        # kept one (the key then serves it for the throttle); otherwise the error.  A
+        # failed background refresh with nobody waiting leaves the entry as it was.
         self.finish(flight)
-        for read in flight.waiters:
-            if not read.done:
-                self.settle(read, e)
+        waiting = [read for read in flight.waiters if not read.done]
+        e = self.fallback(key) if waiting else None
+        if e is not None:
+            self.activations.append(self.now)
+            e.retry_at = max(e.retry_at, self.now + self.throttle)
+        for read in waiting:
+            self.settle(read, e)
 
     def write(self, key: int, duration: float) -> _Entry:
         o = self.o
@@ -751,10 +844,7 @@ class _Engine:
             n = self.writes_per_key.get(key, 0)
             self.writes_per_key[key] = n + 1
             life *= 1.0 + o.jitter * uniform(self.seed, _JITTER, key, n)
-        kept = life + o.grace
-        if o.fail_safe is not None:
-            kept = max(kept, o.fail_safe)
-        e = _Entry(now, duration, now + life, now + kept)
+        e = _Entry(now, duration, now + life, now + life + o.stale_window)
         if o.eager_refresh is not None:
             e.eager_at = now + o.eager_refresh * life
         self.store[key] = e
@@ -769,7 +859,7 @@ class _Engine:
                 self.answer(read, FILL if own else JOINED, e)
 
     def settle(self, read: _Read, e: _Entry | None) -> None:
-        """A waiting read gives up on its flight and takes what the cache holds now."""
+        """A waiting read gives up on its flight and takes the fail-safe value, or fails."""
         if e is None:
             self.answer(read, ERROR, None)
         else:
@@ -782,13 +872,16 @@ class _Engine:
     def timeout(self, read: _Read, *, hard: bool) -> None:
         if read.done:
             return
-        o = self.o
-        e = self.entry(read.key) if o is not None and o.fail_safe is not None else None
+        e = self.fallback(read.key)
         if hard:
-            self.hard.append(read.arrive)
+            self.hard.append(self.now)
             self.settle(read, e)
         elif e is not None:
-            self.soft.append(read.arrive)
+            self.soft.append(self.now)
+            flight = read.flight
+            if flight is not None and not flight.background:
+                flight.background = True  # it finishes in the background now
+                self.refreshes.append((self.now, False))
             self.settle(read, e)
 
 
@@ -908,9 +1001,8 @@ def simulate_freshness(
     warmup: int | float = 0,
     seed: int = 0,
     limit: int | None = None,
-    lock_expiry: float = 5.0,
     lock_poll: float = 0.005,
-    lock_poll_max: float = 0.1,
+    lock_poll_max: float = 0.2,
     name: str | None = None,
 ) -> FreshnessResult:
     """Predict what ``options`` do on ``workload`` (every request a ``get_or_set`` read).
@@ -921,9 +1013,9 @@ def simulate_freshness(
     concurrent clients serve the requests in arrival order (a request waits
     for a free client; ``None``: one client per request), request *i* runs in
     process ``i % processes`` (single flight is per process; a distributed
-    lock spans them).  A distributed lock expires after ``lock_expiry``
-    seconds; a process that finds it taken polls the cache after
-    ``lock_poll`` seconds, doubling up to ``lock_poll_max``.  ``warmup``
+    lock spans them).  A process that finds the distributed lock taken polls
+    the cache after ``lock_poll`` seconds, doubling up to ``lock_poll_max``
+    (the cache layer's 5 ms to 200 ms, without its jitter).  ``warmup``
     leading reads (a count, or a share below 1) are replayed, not counted.
     ``seed`` drives jitter and XFetch; the origin has its own seed.
     """
@@ -932,15 +1024,13 @@ def simulate_freshness(
     keys, times = _columns(workload, limit)
     warm = _warmup(warmup, keys.size)
     _check_run(clients, processes, warm, keys.size)
-    for label, value in (("lock_expiry", lock_expiry), ("lock_poll", lock_poll)):
-        _seconds(value, label)
+    _seconds(lock_poll, "lock_poll")
     engine = _Engine(
         resolved,
         origin,
         clients=None if clients is None else int(clients),
         processes=int(processes),
         seed=seed,
-        lock_expiry=float(lock_expiry),
         lock_poll=float(lock_poll),
         lock_poll_max=max(float(lock_poll_max), float(lock_poll)),
     )
