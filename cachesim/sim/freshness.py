@@ -1127,7 +1127,7 @@ def plot_tradeoff(
     ``latency_p99_ms`` and ``stale_ratio`` columns).
     """
     from matplotlib.figure import Figure
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
 
     from cachesim.sim.plots import NEUTRAL
 
@@ -1175,15 +1175,23 @@ def plot_tradeoff(
                 name,
                 (x, y),
                 textcoords="offset points",
-                xytext=(7, 5),
+                xytext=(7, 4 if i % 2 else -10),
                 fontsize=8,
             )
     if scatter is not None:
         bar = fig.colorbar(scatter, ax=ax)
         bar.set_label("reads served stale")
         bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_yscale("symlog", linthresh=1.0)
+    for values, set_scale, axis in (
+        (frame["origin_per_second"], ax.set_xscale, ax.xaxis),
+        (frame["latency_p99_ms"], ax.set_yscale, ax.yaxis),
+    ):
+        if bool((values > 0).all()):
+            set_scale("log")
+        else:  # a p99 of 0 ms (every read a hit) has no logarithm
+            set_scale("symlog", linthresh=1.0)
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
     ax.set_xlabel("origin calls per second")
     ax.set_ylabel("p99 response time (ms)")
     ax.set_title(title)
