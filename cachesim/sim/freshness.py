@@ -60,6 +60,8 @@ __all__ = [
     "compare",
     "plot_tradeoff",
     "simulate_freshness",
+    "simulate_many",
+    "summarize",
 ]
 
 LockMode = Literal["none", "local", "distributed"]
@@ -1058,6 +1060,71 @@ def simulate_freshness(
     )
 
 
+def simulate_many(
+    workload: Workload,
+    options: Mapping[str, FreshnessOptions | Any | None] | Sequence[FreshnessOptions],
+    *,
+    baseline: bool = True,
+    **run: Any,
+) -> dict[str, FreshnessResult]:
+    """:func:`simulate_freshness` for every option set, by name (``no cache`` first).
+
+    ``options`` maps names to option sets (or is a sequence, named by
+    :attr:`FreshnessOptions.label`); ``run`` goes to every simulation.
+    """
+    named: dict[str, FreshnessOptions | Any | None]
+    if isinstance(options, Mapping):
+        named = dict(options)
+    else:
+        named = {}
+        for opt in options:
+            one = _resolve(opt)
+            named[one.label if one is not None else "no cache"] = one
+    results: dict[str, FreshnessResult] = {}
+    if baseline:
+        results["no cache"] = simulate_freshness(workload, None, name="no cache", **run)
+    for label, chosen in named.items():
+        results[label] = simulate_freshness(workload, chosen, name=label, **run)
+    return results
+
+
+def summarize(
+    results: Mapping[str, FreshnessResult] | Iterable[FreshnessResult],
+    *,
+    targets: Targets | None = None,
+) -> pd.DataFrame:
+    """One row per result; with a ``no cache`` result, the success criteria against it.
+
+    Each row gets ``latency_reduction`` (mean), ``p99_reduction`` and
+    ``origin_reduction`` against the ``no cache`` row (every read calls the
+    origin) and the verdicts of ``targets`` (default: the original criteria:
+    hit ratio > 80 %, response time at least 30 % lower, origin load at least
+    40 % lower): ``hit_ratio_ok``, ``latency_ok``, ``origin_ok``, ``all_ok``.
+    """
+    import pandas as pd
+
+    items = list(results.values()) if isinstance(results, Mapping) else list(results)
+    frame = pd.DataFrame([r.as_dict() for r in items])
+    base = next((r for r in items if r.options is None), None)
+    if base is None:
+        return frame
+    b = base.as_dict()
+    targets = targets or Targets()
+
+    def reduction(column: str) -> pd.Series:
+        before = float(b[column])
+        return 1.0 - frame[column] / before if before > 0 else pd.Series(math.nan, frame.index)
+
+    frame["latency_reduction"] = reduction("latency_mean_ms")
+    frame["p99_reduction"] = reduction("latency_p99_ms")
+    frame["origin_reduction"] = reduction("origin_calls")
+    frame["hit_ratio_ok"] = frame["hit_ratio"] > targets.hit_ratio
+    frame["latency_ok"] = frame["latency_reduction"] >= targets.latency_reduction
+    frame["origin_ok"] = frame["origin_reduction"] >= targets.origin_reduction
+    frame["all_ok"] = frame["hit_ratio_ok"] & frame["latency_ok"] & frame["origin_ok"]
+    return frame
+
+
 def compare(
     workload: Workload,
     options: Mapping[str, FreshnessOptions | Any | None] | Sequence[FreshnessOptions],
@@ -1068,47 +1135,11 @@ def compare(
 ) -> pd.DataFrame:
     """One row per option set (plus a ``no cache`` row), with the success criteria.
 
-    ``run`` goes to :func:`simulate_freshness` (``origin``, ``clients``,
-    ``processes``, ``warmup``, ``seed`` ...).  Against the ``no cache`` row
-    (every read calls the origin) each row gets ``latency_reduction`` (mean),
-    ``p99_reduction``, ``origin_reduction`` and the verdicts of ``targets``
-    (default: the original criteria: hit ratio > 80 %, response time at least
-    30 % lower, origin load at least 40 % lower).
+    :func:`simulate_many` then :func:`summarize`; ``run`` goes to
+    :func:`simulate_freshness` (``origin``, ``clients``, ``processes``,
+    ``warmup``, ``seed`` ...).
     """
-    import pandas as pd
-
-    named: dict[str, FreshnessOptions | Any | None]
-    if isinstance(options, Mapping):
-        named = dict(options)
-    else:
-        named = {}
-        for opt in options:
-            one = _resolve(opt)
-            named[one.label if one is not None else "no cache"] = one
-    rows = []
-    base: FreshnessResult | None = None
-    if baseline:
-        base = simulate_freshness(workload, None, name="no cache", **run)
-        rows.append(base.as_dict())
-    for label, chosen in named.items():
-        rows.append(simulate_freshness(workload, chosen, name=label, **run).as_dict())
-    frame = pd.DataFrame(rows)
-    if base is not None:
-        b = base.as_dict()
-        targets = targets or Targets()
-
-        def reduction(column: str) -> pd.Series:
-            before = float(b[column])
-            return 1.0 - frame[column] / before if before > 0 else pd.Series(math.nan, frame.index)
-
-        frame["latency_reduction"] = reduction("latency_mean_ms")
-        frame["p99_reduction"] = reduction("latency_p99_ms")
-        frame["origin_reduction"] = reduction("origin_calls")
-        frame["hit_ratio_ok"] = frame["hit_ratio"] > targets.hit_ratio
-        frame["latency_ok"] = frame["latency_reduction"] >= targets.latency_reduction
-        frame["origin_ok"] = frame["origin_reduction"] >= targets.origin_reduction
-        frame["all_ok"] = frame["hit_ratio_ok"] & frame["latency_ok"] & frame["origin_ok"]
-    return frame
+    return summarize(simulate_many(workload, options, baseline=baseline, **run), targets=targets)
 
 
 def plot_tradeoff(
