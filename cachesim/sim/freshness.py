@@ -215,6 +215,20 @@ class FreshnessOptions:
             raise ConfigurationError("lock_ttl and lock_wait apply to lock='distributed' only")
 
     @property
+    def plain(self) -> bool:
+        """Whether only ``ttl`` and a local (or no) lock are set: the plain ``get_or_set``."""
+        return (
+            not self.jitter
+            and not self.grace
+            and self.fail_safe is None
+            and self.eager_refresh is None
+            and self.xfetch_beta is None
+            and self.soft_timeout is None
+            and self.hard_timeout is None
+            and self.lock_mode != "distributed"
+        )
+
+    @property
     def lock_mode(self) -> LockMode:
         """The stampede protection in force (``None`` is the cache's local single flight)."""
         return self.lock or "local"
@@ -586,6 +600,7 @@ class _Engine:
         seed: int,
         lock_poll: float,
         lock_poll_max: float,
+        refresh_backoff: float,
     ) -> None:
         self.o = options
         self.origin = origin
@@ -598,6 +613,11 @@ class _Engine:
         self.grace = (options.grace or 0.0) if options else 0.0
         self.throttle = options.throttle if options else 0.0
         self.fail_safe = options is not None and options.fail_safe is not None
+        # The plain get_or_set joins a running load before it reads the cache; with
+        # freshness options the cache is read first.
+        self.join_first = options is not None and options.plain and self.mode != "none"
+        self.refresh_backoff = refresh_backoff
+        self.backoff: dict[tuple[int, int], float] = {}
         self.store: dict[int, _Entry] = {}
         self.flights: dict[tuple[int, int], _Flight] = {}
         self.locks: dict[int, tuple[_Flight, float]] = {}  # key -> holder, expires at
@@ -691,9 +711,9 @@ class _Engine:
         if self.o is None:  # no cache: every read calls the origin
             self.fly(read.key, read.proc, read)
             return
-        if self.mode != "none":
+        if self.join_first:
             # A read that finds its process loading the key for another read joins that
-            # load without looking at the cache (as Cache.get_or_set does).
+            # load without looking at the cache (as the plain Cache.get_or_set does).
             flight = self.flights.get((read.key, read.proc))
             if flight is not None and flight.owner is not None:
                 flight.add(read)
@@ -743,9 +763,11 @@ class _Engine:
         return False
 
     def refresh(self, key: int, proc: int, *, early: bool) -> None:
-        """Start one background refresh unless one is already running."""
+        """Start one background refresh unless one is running or the key backs off."""
         if self.mode != "none" and (key, proc) in self.flights:
             return
+        if self.now < self.backoff.get((key, proc), -math.inf):
+            return  # a load of this key failed moments ago in this process
         if self.mode == "distributed":
             held = self.locks.get(key)
             if held is not None and self.now < held[1]:
@@ -827,8 +849,10 @@ class _Engine:
             return
         # The origin failed.  Readers still waiting get the last good value if fail-safe
         # kept one (the key then serves it for the throttle); otherwise the error.  A
-        # failed background refresh with nobody waiting leaves the entry as it was.
+        # failed background refresh with nobody waiting leaves the entry as it was.  No
+        # background refresh of the key starts in this process for refresh_backoff.
         self.finish(flight)
+        self.backoff[(key, flight.proc)] = self.now + self.refresh_backoff
         waiting = [read for read in flight.waiters if not read.done]
         e = self.fallback(key) if waiting else None
         if e is not None:
@@ -877,14 +901,13 @@ class _Engine:
         e = self.fallback(read.key)
         if hard:
             self.hard.append(self.now)
-            self.settle(read, e)
         elif e is not None:
             self.soft.append(self.now)
-            flight = read.flight
-            if flight is not None and not flight.background:
-                flight.background = True  # it finishes in the background now
-                self.refreshes.append((self.now, False))
-            self.settle(read, e)
+        else:
+            return
+        if e is not None:
+            self.refreshes.append((self.now, False))  # the call finishes in the background
+        self.settle(read, e)
 
 
 # -- public entry points ---------------------------------------------------------------
@@ -1005,6 +1028,7 @@ def simulate_freshness(
     limit: int | None = None,
     lock_poll: float = 0.005,
     lock_poll_max: float = 0.2,
+    refresh_backoff: float = 1.0,
     name: str | None = None,
 ) -> FreshnessResult:
     """Predict what ``options`` do on ``workload`` (every request a ``get_or_set`` read).
@@ -1017,7 +1041,9 @@ def simulate_freshness(
     process ``i % processes`` (single flight is per process; a distributed
     lock spans them).  A process that finds the distributed lock taken polls
     the cache after ``lock_poll`` seconds, doubling up to ``lock_poll_max``
-    (the cache layer's 5 ms to 200 ms, without its jitter).  ``warmup``
+    (the cache layer's 5 ms to 200 ms, without its jitter).  After a failed
+    origin call a process starts no background refresh of that key for
+    ``refresh_backoff`` seconds (the cache layer's 1 s).  ``warmup``
     leading reads (a count, or a share below 1) are replayed, not counted.
     ``seed`` drives jitter and XFetch; the origin has its own seed.
     """
@@ -1035,6 +1061,7 @@ def simulate_freshness(
         seed=seed,
         lock_poll=float(lock_poll),
         lock_poll_max=max(float(lock_poll_max), float(lock_poll)),
+        refresh_backoff=_seconds(refresh_backoff, "refresh_backoff", zero=True),
     )
     outcomes, latencies, ages = engine.run(keys, times)
     label = name or (resolved.label if resolved is not None else "no cache")

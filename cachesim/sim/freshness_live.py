@@ -99,8 +99,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
 
 def _plain(options: FreshnessOptions | None) -> None:
-    """Refuse options the cache layer's ``get_or_set`` does not implement."""
-    if options is None:
+    """Refuse options the plain ``Cache.get_or_set`` does not implement."""
+    if options is None or options.plain:
         return
     unsupported = [
         name
@@ -117,12 +117,11 @@ def _plain(options: FreshnessOptions | None) -> None:
     ]
     if options.lock_mode == "distributed":
         unsupported.append("lock='distributed'")
-    if unsupported:
-        raise ConfigurationError(
-            "live replay drives Cache.get_or_set with a TTL and its per-process single flight "
-            f"(lock 'local' or 'none'); it cannot replay {', '.join(unsupported)}: predict "
-            "those with simulate_freshness()"
-        )
+    raise ConfigurationError(
+        "live replay drives Cache.get_or_set with a TTL and its per-process single flight "
+        f"(lock 'local' or 'none'); it cannot replay {', '.join(unsupported)}: predict "
+        "those with simulate_freshness()"
+    )
 
 
 async def _replay(

@@ -21,6 +21,8 @@ from cachesim.sim.freshness import (
     compare,
     plot_tradeoff,
     simulate_freshness,
+    simulate_many,
+    summarize,
     uniform,
 )
 from cachesim.sim.models import LatencyModel
@@ -82,6 +84,23 @@ def test_grace_serves_stale_at_once_and_refreshes_once() -> None:
     assert r.as_dict()["stale_age_max_s"] == 11.5
 
 
+def test_failed_background_refresh_backs_off() -> None:
+    # Born 1, expires 6, kept until 36; the origin is down from 10 to 20.  12: stale,
+    # refresh 12..13 fails.  13.5: stale, no refresh (backoff until 14).  14.5: stale,
+    # refresh 14.5..15.5 fails.  The entry is left as it was.
+    opts = FreshnessOptions(ttl=5, grace=30)
+    r = run([0, 12, 13.5, 14.5], opts, origin=SlowOrigin(latency=1.0, outages=((10.0, 20.0),)))
+    assert outcomes(r) == ["fill", "stale", "stale", "stale"]
+    assert r.ages.tolist() == [0.0, 11.0, 12.5, 13.5]
+    assert r.background_refreshes == 2 and r.origin_calls == 3 and r.origin_failures == 2
+    assert r.fail_safe_activations == 0, "a failed background refresh is not a fail-safe answer"
+    eager = run([0, 12, 13.5, 14.5], opts, refresh_backoff=0.0, origin=FAILING_EARLY)
+    assert eager.background_refreshes == 3, "without the backoff every stale read refreshes"
+
+
+FAILING_EARLY = SlowOrigin(latency=1.0, outages=((10.0, 20.0),))
+
+
 def test_grace_window_ends() -> None:
     # Born 1, kept until 16: a read at 17 finds nothing and waits for the origin.
     r = run([0, 17], FreshnessOptions(ttl=10, grace=5))
@@ -131,6 +150,15 @@ def test_soft_timeout_answers_stale_and_lets_the_call_finish() -> None:
     assert r.ages[1] == pytest.approx(20.2) and r.ages[2] == pytest.approx(0.5)
     assert r.soft_timeouts == 1 and r.background_refreshes == 1
     assert r.origin_calls == 2
+
+
+def test_soft_timeout_counts_every_reader_that_gets_the_stale_value() -> None:
+    # 21 and 21.1 wait for the same call (21..22): each gets the fallback at its own 0.2 s.
+    opts = FreshnessOptions(ttl=10, fail_safe=100, soft_timeout=0.2)
+    r = run([0, 21, 21.1], opts)
+    assert outcomes(r) == ["fill", "fallback", "fallback"]
+    assert r.latencies[1:].tolist() == [pytest.approx(0.2), pytest.approx(0.2)]
+    assert r.soft_timeouts == 2 and r.stale_served == 2 and r.origin_calls == 2
 
 
 def test_soft_timeout_does_not_apply_without_a_value() -> None:
@@ -332,3 +360,21 @@ def test_compare_and_plot() -> None:
     assert ax.get_title()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "grace" in labels and any("no cache" in label for label in labels)
+
+
+def test_simulate_many_and_summarize() -> None:
+    w = reads([0, 0.5, 5, 11.5, 12])
+    results = simulate_many(
+        w, [FreshnessOptions(ttl=10), FreshnessOptions(ttl=10, lock="none")], origin=ONE_SECOND
+    )
+    assert list(results) == ["no cache", "ttl=10", "ttl=10, lock=none"]
+    frame = summarize(results)
+    assert frame["origin_reduction"].tolist() == pytest.approx([0.0, 0.6, 0.2])
+    bare = summarize([results["ttl=10"]])
+    assert "all_ok" not in bare.columns, "no verdicts without a no-cache reference"
+
+
+def test_plain_options() -> None:
+    assert FreshnessOptions(ttl=1).plain and FreshnessOptions(ttl=1, lock="none").plain
+    assert not FreshnessOptions(ttl=1, grace=1).plain
+    assert not FreshnessOptions(ttl=1, lock="distributed").plain
