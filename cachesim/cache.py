@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
 import orjson
 
-from cachesim import codec
+from cachesim import codec, forks
 from cachesim.breaker import BreakerState, CircuitBreaker
 from cachesim.clock import Clock, system_clock
 from cachesim.errors import (
@@ -195,6 +195,12 @@ class Cache:
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
         self.decode_errors = 0
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's in-flight fills belong to the parent's loop."""
+        forks.keep_from_parent(self._flights)
+        self._flights = {}
 
     # -- construction -------------------------------------------------------------
     @classmethod

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from cachesim import forks
 from cachesim.errors import ConfigurationError
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
@@ -74,6 +75,12 @@ class UpstashProvider(RedisCommandProvider):
         self._token = token
         self._closed = False
         super().__init__(client or self._new_client(), scan_count=scan_count)
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: a new HTTP client (the parent's keep-alive sockets stay its own)."""
+        forks.keep_from_parent(self.client)
+        self.client = self._new_client()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> UpstashProvider:
