@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from cachesim.redact import redact_url
+from cachesim.redact import redact_text, redact_url, url_secrets
 
 if TYPE_CHECKING:
     import fakeredis
@@ -112,6 +112,16 @@ class RedisBackend:
                 "backend must be 'fakeredis' or a redis://HOST:PORT/DB URL, "
                 f"got {redact_url(spec)!r}"
             )
+        if spec != "fakeredis":
+            from redis.asyncio.connection import parse_url
+
+            try:
+                parse_url(spec)  # fail now, with one line, rather than at start-up
+            except ValueError as exc:
+                reason = redact_text(str(exc))
+                if any(secret in reason for secret in url_secrets(spec)):
+                    reason = "malformed URL"  # the parser quoted a credential
+                raise ValueError(f"invalid backend URL {redact_url(spec)!r}: {reason}") from None
         self.spec = spec
         self.command_timeout = command_timeout
         self.connect_timeout = connect_timeout
