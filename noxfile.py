@@ -15,6 +15,7 @@ nox.options.sessions = [
     "typecheck",
     "tests",
     "contract",
+    "mutants",
     "reliability",
     "validate",
     "notebooks",
@@ -72,6 +73,16 @@ def contract(session: nox.Session) -> None:
         session.chdir(ROOT)  # leave before the directory is removed
     session.install("pytest>=8.4", "pytest-asyncio>=0.24")  # the plugin must coexist with it
     session.run("pytest", "contract_tests", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the contract suite: every broken provider caught (kill rate)."""
+    session.install(".[contract]")
+    with tempfile.TemporaryDirectory() as outside:
+        session.chdir(outside)  # the installed package, not the checkout
+        session.run("python", str(ROOT / "contract_tests" / "mutants.py"), *session.posargs)
+        session.chdir(ROOT)
 
 
 @nox.session(python=PYTHON)
