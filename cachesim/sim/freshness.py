@@ -395,8 +395,8 @@ class FreshnessResult:
     background_refreshes: int
     early_recomputes: int
     fail_safe_activations: int
-    soft_timeouts: int
-    hard_timeouts: int
+    soft_timeouts: int | None
+    hard_timeouts: int | None
     lock_waits: int
     lock_timeouts: int
     stampede_max: int
