@@ -108,7 +108,7 @@ class Backplane(Protocol):
         ...
 
     async def publish(self, change: Change) -> None:
-        """Send ``change`` to every other instance; queue it for retry when that fails."""
+        """Send ``change`` to every other instance; on failure queue it for retry and raise."""
         ...
 
     def publish_later(self, change: Change) -> None:
@@ -207,7 +207,11 @@ class BackplaneBase:
 
     # -- publishing ---------------------------------------------------------------
     async def publish(self, change: Change) -> None:
-        """Send now; on failure keep it in the outbox for the background retry."""
+        """Send now; on failure queue it for the background retry, then re-raise.
+
+        The write that produced ``change`` is then reported as not confirmed: other
+        instances will drop their copies only when the retry gets through.
+        """
         try:
             await self._send(change)
         except asyncio.CancelledError:
@@ -217,8 +221,8 @@ class BackplaneBase:
             self.publish_errors += 1
             logger.warning("backplane publish failed (%s); retrying", type(exc).__name__)
             self.publish_later(change)
-        else:
-            self.published += 1
+            raise
+        self.published += 1
 
     def publish_later(self, change: Change) -> None:
         """Queue ``change``; an overflowing outbox collapses to one ``all`` change."""
