@@ -219,6 +219,10 @@ class TieredProvider:
             await self.l2.disconnect()
 
     # -- L1 bookkeeping -----------------------------------------------------------
+    def l1_active(self) -> bool:
+        """Whether L1 is being served now (the backplane is in touch within the bound)."""
+        return self._l1_ok()
+
     def _l1_ok(self) -> bool:
         """Whether L1 may be used now (the backplane is in touch); drop it when not."""
         if _BYPASS.get():

@@ -78,7 +78,7 @@ async def _heard(cache: Cache, writer: Any) -> None:
 
 async def _l1_usable(cache: Cache) -> None:
     tier = _tier(cache)
-    await _until(tier._l1_ok, "the backplane is in touch")
+    await _until(tier.l1_active, "the backplane is in touch")
 
 
 async def test_redis_pubsub_invalidates_the_other_l1(redis_pair: tuple[Cache, Cache]) -> None:
@@ -155,7 +155,7 @@ async def test_polling_survives_an_outage(gateway: Gateway, namespace: str) -> N
         assert len(tier.l1.store) == 1
         gateway.faults.set(error=1.0)
         try:
-            await _until(lambda: not tier._l1_ok(), "b notices the lost backplane")
+            await _until(lambda: not tier.l1_active(), "b notices the lost backplane")
             assert tier.backplane_losses == 1
             assert len(tier.l1.store) == 0, "L1 must be dropped once the bound is exceeded"
             assert await b.get("k") is None, "with L2 down too, the cache fails open (a miss)"
