@@ -26,6 +26,7 @@ from cachesim.errors import (
 from cachesim.keys import MAX_KEY_BYTES, escape_glob, validate_key, validate_pattern
 from cachesim.providers.base import Provider
 from cachesim.providers.capabilities import Capability
+from cachesim.redact import redact_text
 from cachesim.stats import CacheStats, LatencyWindow
 
 if TYPE_CHECKING:
@@ -362,6 +363,8 @@ class Cache:
         if self._healthy:
             self._healthy = False
             what = f"{type(exc).__name__}: {exc}" if exc else f"no answer within {self.timeout} s"
+            # Client errors may quote the URL or the credentials: never log them.
+            what = redact_text(what, getattr(self.provider, "_secrets", ()))
             logger.warning(
                 "cache backend failing (%s on %s); serving misses and dropping writes",
                 what[:300],

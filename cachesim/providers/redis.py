@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cachesim import forks
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
-from cachesim.redact import redact_url
+from cachesim.redact import redact_url, url_secrets
 
 if TYPE_CHECKING:
     import fakeredis
@@ -66,6 +66,8 @@ class RedisProvider(RedisCommandProvider):
         super().__init__(client, scan_count=scan_count)
         self._owns_client = owns_client
         self._label = label or type(client).__name__
+        #: What must never be shown: the credentials of the URL it was built from.
+        self._secrets: tuple[str, ...] = ()
         forks.register(self)
 
     def _after_fork(self) -> None:
@@ -111,7 +113,9 @@ class RedisProvider(RedisCommandProvider):
             url, max_connections=max_connections, timeout=None, **options
         )
         client = redis.asyncio.Redis.from_pool(pool)
-        return cls(client, owns_client=True, label=redact_url(url))
+        provider = cls(client, owns_client=True, label=redact_url(url))
+        provider._secrets = tuple(url_secrets(url))
+        return provider
 
     @classmethod
     def fake(cls, server: fakeredis.FakeServer | None = None) -> RedisProvider:
