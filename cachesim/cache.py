@@ -67,6 +67,14 @@ MAX_TTL: Final[float] = 365 * 24 * 3600.0
 _CLOSED = BreakerState.CLOSED
 
 
+_READS = frozenset({"get", "get_many"})
+
+
+def _foreign_entry(exc: Exception) -> bool:
+    """Whether a read failed on what is stored under the key, not on the backend."""
+    return isinstance(exc, UnicodeDecodeError) or str(exc).startswith("WRONGTYPE")
+
+
 class _Failed:
     __slots__ = ()
 
@@ -331,15 +339,12 @@ class Cache:
             return _FAILED
         except _PROGRAMMER_ERRORS:
             raise  # the caller's mistake, not the backend's: never counted, never fails open
-        except UnicodeDecodeError as exc:
-            if op not in ("get", "get_many"):
-                self.errors += 1
-                self._failure(op, exc)
-                return _FAILED
-            # Stored bytes that are not text (another application's): a miss, not a fault.
-            self._undecodable(op, exc)
-            return None  # type: ignore[return-value]
         except Exception as exc:  # any backend fault: fail open
+            if op in _READS and _foreign_entry(exc):
+                # Stored bytes that are not text, or a non-string Redis type, that
+                # another application put under our key: a miss, not a backend fault.
+                self._undecodable(op, exc)
+                return None  # type: ignore[return-value]
             self.errors += 1
             self._failure(op, exc)
             return _FAILED
