@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis.asyncio
 
 from cachesim import Cache, SyncCache
 from cachesim.gateway.server import Gateway, GatewayProcess
@@ -157,6 +158,16 @@ def redis_sync_cache(redis_url: str, namespace: str) -> SyncCache:
 
 MAKERS: dict[str, Callable[[pytest.FixtureRequest, str], SyncCache]] = {
     "redis": lambda r, ns: redis_sync_cache(r.getfixturevalue("redis_url"), ns),
+    # The application's own client, on redis-py's default (non-blocking) pool.
+    "redis-own-client": lambda r, ns: SyncCache(
+        Cache(
+            RedisProvider(
+                redis.asyncio.Redis.from_url(r.getfixturevalue("redis_url"), decode_responses=True)
+            ),
+            namespace=ns,
+            timeout=5,
+        )
+    ),
     "upstash-gateway": lambda r, ns: SyncCache(
         Cache(r.getfixturevalue("gateway_over_redis").provider(), namespace=ns, timeout=5)
     ),
