@@ -11,6 +11,10 @@ three ways in the same run:
 * ``cashews``: cashews' ``mem://`` backend, where it has the operation
   (``delete_match``, counting with ``scan``).
 
+Then the gateway: the longest stall of its event loop while it runs one
+``/pipeline`` of ``--pipeline`` commands (default 100,000, its cap) against a real
+redis-server, with its chunks and with one chunk for everything.
+
 Target: max lag <= 20 ms at 1M keys for every operation.  On a shared machine the
 scheduler can stop the process at any moment, which the monitor would count as lag,
 so cachesim's figure is the smallest max lag of ``--rounds`` runs (default 3).
@@ -162,16 +166,67 @@ async def main_async(keys: int, rounds: int = 3) -> dict[str, dict[str, Any]]:
     return results
 
 
+async def _gateway_pipeline(commands: int, chunk: int | None) -> tuple[float, float] | None:
+    """Max loop lag and total time (ms) of one big pipeline through the gateway app."""
+    import httpx
+
+    import cachesim.gateway.app as app_module
+    import cachesim.gateway.backend as backend_module
+    from cachesim.gateway.app import GatewayApp
+    from cachesim.gateway.backend import RedisBackend
+    from cachesim.gateway.redis_server import RedisServerNotFound, redis_server
+
+    saved = backend_module.PIPELINE_CHUNK
+    if chunk is not None:
+        backend_module.PIPELINE_CHUNK = chunk
+        setattr(app_module, "PIPELINE_CHUNK", chunk)  # noqa: B010 - its imported copy
+    body = json.dumps([["SET", f"bench:{i}", "v"] for i in range(commands)]).encode()
+    try:
+        with redis_server() as server:
+            app = GatewayApp(RedisBackend(server.url), "t", max_commands=commands)
+            await app.backend.open()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1", timeout=600
+            ) as http:
+                result = await _lag(
+                    lambda: http.post(
+                        "/pipeline", content=body, headers={"Authorization": "Bearer t"}
+                    )
+                )
+            await app.backend.aclose()
+            return result
+    except RedisServerNotFound:
+        return None
+    finally:
+        backend_module.PIPELINE_CHUNK = saved
+        setattr(app_module, "PIPELINE_CHUNK", saved)  # noqa: B010 - its imported copy
+
+
 def main() -> None:
     """Print the max loop lag per operation, the target check and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pipeline", type=int, default=100_000, help="commands (0: skip)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = asyncio.run(main_async(args.keys, args.rounds))
+    pipeline: dict[str, Any] = {}
+    if args.pipeline:
+        pipeline["chunked"] = asyncio.run(_gateway_pipeline(args.pipeline, None))
+        pipeline["unchunked"] = asyncio.run(_gateway_pipeline(args.pipeline, args.pipeline + 1))
     if args.json:
-        print(json.dumps({"keys": args.keys, "target_ms": TARGET_MS, "results": results}))
+        print(
+            json.dumps(
+                {
+                    "keys": args.keys,
+                    "target_ms": TARGET_MS,
+                    "results": results,
+                    "gateway_pipeline": pipeline,
+                }
+            )
+        )
         return
     print(f"max event-loop lag at {args.keys:,} keys (ms; total time in brackets)")
     print(f"{'operation':<40} {'cachesim':>18} {'unchunked':>18} {'cashews mem://':>18}  target")
@@ -182,6 +237,13 @@ def main() -> None:
             cells.append("—" if lag is None else f"{lag[0]:.1f} ({lag[1]:,.0f})")
         ok = "ok" if row["cachesim"][0] <= TARGET_MS else f"OVER {TARGET_MS:.0f} ms"
         print(f"{op:<40} {cells[0]:>18} {cells[1]:>18} {cells[2]:>18}  {ok}")
+    if pipeline.get("chunked") and pipeline.get("unchunked"):
+        chunked, whole = pipeline["chunked"], pipeline["unchunked"]
+        print(
+            f"gateway /pipeline of {args.pipeline:,} commands: max loop lag "
+            f"{chunked[0]:.0f} ms in chunks ({chunked[1]:,.0f} ms total), {whole[0]:.0f} ms "
+            f"in one piece ({whole[1]:,.0f} ms total); what remains is decoding the JSON body"
+        )
     for op, row in results.items():
         for peer in ("unchunked", "cashews"):
             if peer in row:
