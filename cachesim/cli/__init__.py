@@ -10,10 +10,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "EXAMPLES", "main"]
+
+EXAMPLES = """\
+examples:
+  cachesim simulate --trace web07 --capacity 0.05 --policy lru,s3fifo,opt
+  cachesim check fakeredis
+  cachesim contract memory --profile smoke
+"""
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available subcommand."""
     parser = argparse.ArgumentParser(
         prog="cachesim",
-        description="Provider-agnostic cache layer, provider contract suite and cache simulator.",
+        description="Provider-agnostic cache layer, provider contract suite and cache simulator. "
+        "Run 'cachesim COMMAND --help' for a command's options and examples.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from cachesim import __version__
 
@@ -57,7 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in _available().items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=module.__doc__,
+            epilog=getattr(module, "EXAMPLES", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(command)
         command.set_defaults(_run=module.run)
     return parser
@@ -65,6 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cachesim`` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+    except BrokenPipeError:
+        return _reader_went_away()
+    return code
+
+
+def _reader_went_away() -> int:
+    """``cachesim ... | head``: the reader closed the pipe; stop quietly, as Unix tools do.
+
+    Further writes (and the interpreter's final flush) go to /dev/null; the exit code
+    is the shell's for a process stopped by SIGPIPE (128 + 13).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -12,31 +12,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cachesim.gateway.backend import BackendUnavailable, RedisBackend, RedisErrorReply, Reply
+from cachesim.gateway.backend import (
+    PIPELINE_CHUNK,
+    BackendUnavailable,
+    RedisBackend,
+    RedisErrorReply,
+    Reply,
+)
 from cachesim.gateway.faults import FaultController, FaultPlan
 from cachesim.gateway.protocol import (
     MAX_BODY_BYTES,
+    MAX_COMMANDS,
     RequestError,
-    parse_batch,
+    command_from,
+    load_batch,
     parse_command,
     refusal,
     reply_slot,
+    translate,
 )
 
-__all__ = ["ADMIN_PATH", "GatewayApp", "create_app"]
+__all__ = [
+    "ADMIN_PATH",
+    "ALLOWED_HOSTS_ENV",
+    "ALLOWED_ORIGINS_ENV",
+    "MAX_COMMANDS_ENV",
+    "GatewayApp",
+    "create_app",
+]
 
 logger = logging.getLogger("cachesim.gateway")
 
@@ -46,6 +64,23 @@ P = TypeVar("P")
 ADMIN_PATH: Final = "/_cachesim/faults"
 
 _UNAUTHORIZED: Final = {"error": "Unauthorized"}
+
+#: Comma-separated browser origins allowed to call the gateway (``*``: any).
+ALLOWED_ORIGINS_ENV: Final = "CACHESIM_GATEWAY_ALLOWED_ORIGINS"
+#: Comma-separated extra host names the gateway answers to (``*``: any).
+ALLOWED_HOSTS_ENV: Final = "CACHESIM_GATEWAY_ALLOWED_HOSTS"
+#: Most commands per ``/pipeline`` or ``/multi-exec`` request (default MAX_COMMANDS).
+MAX_COMMANDS_ENV: Final = "CACHESIM_GATEWAY_MAX_COMMANDS"
+
+
+class _Disconnected(Exception):
+    """The client went away before its request body was complete."""
+
+
+def _from_env(values: Iterable[str] | None, variable: str) -> frozenset[str]:
+    if values is None:
+        values = os.environ.get(variable, "").split(",")
+    return frozenset(v.strip().lower().rstrip("/") for v in values if v.strip())
 
 
 def _dumps(body: Any) -> bytes:
@@ -72,9 +107,22 @@ class GatewayApp:
         faults: FaultController | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         prefix: str = "",
+        allowed_origins: Iterable[str] | None = None,
+        allowed_hosts: Iterable[str] | None = None,
+        max_commands: int | None = None,
     ) -> None:
         if not token:
             raise ValueError("the gateway needs a non-empty token")
+        if max_commands is None:
+            from_env = os.environ.get(MAX_COMMANDS_ENV, "").strip()
+            try:
+                max_commands = int(from_env) if from_env else MAX_COMMANDS
+            except ValueError:
+                raise ValueError(
+                    f"{MAX_COMMANDS_ENV} must be an integer, got {from_env!r}"
+                ) from None
+        if isinstance(max_commands, bool) or not isinstance(max_commands, int) or max_commands < 1:
+            raise ValueError(f"max_commands must be a positive int, got {max_commands!r}")
         prefix = prefix.rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise ValueError(f"prefix must start with '/', got {prefix!r}")
@@ -82,7 +130,13 @@ class GatewayApp:
         self._token = token.encode("utf-8")
         self.faults = faults or FaultController()
         self.max_body_bytes = max_body_bytes
+        #: Most commands one pipeline or transaction request may carry.
+        self.max_commands = max_commands
         self.prefix = prefix
+        #: Browser origins allowed besides the gateway's own (default: none).
+        self.allowed_origins = _from_env(allowed_origins, ALLOWED_ORIGINS_ENV)
+        #: Host names answered besides loopback names and IP literals (default: none).
+        self.allowed_hosts = _from_env(allowed_hosts, ALLOWED_HOSTS_ENV)
         self._sync_tokens = itertools.count(1)
         self._stopping = False
         self.data_paths: frozenset[str] = frozenset(
@@ -101,7 +155,7 @@ class GatewayApp:
             exception_handlers={HTTPException: self._http_error},
             lifespan=self._lifespan,
         )
-        self.asgi: ASGIApp = _FaultLayer(self.starlette, self)
+        self.asgi: ASGIApp = _BrowserGuard(_FaultLayer(self.starlette, self), self)
 
     def __repr__(self) -> str:
         return f"GatewayApp(backend={self.backend!r}, prefix={self.prefix!r})"
@@ -142,10 +196,16 @@ class GatewayApp:
 
     def json(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
         """A JSON response carrying a fresh ``Upstash-Sync-Token``."""
+        return self.raw_json(status, _dumps(body), headers)
+
+    def raw_json(
+        self, status: int, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A response whose body is already JSON text, with a fresh ``Upstash-Sync-Token``."""
         all_headers = {"Upstash-Sync-Token": str(next(self._sync_tokens))}
         if headers:
             all_headers.update(headers)
-        return Response(_dumps(body), status, all_headers, media_type="application/json")
+        return Response(body, status, all_headers, media_type="application/json")
 
     async def _http_error(self, _request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -161,11 +221,20 @@ class GatewayApp:
             raise RequestError("ERR max request size exceeded")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise RequestError("ERR max request size exceeded")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise RequestError("ERR max request size exceeded")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            logger.info(
+                "client disconnected before sending the whole body of %s %s (%d bytes read)",
+                request.method,
+                request.url.path,
+                size,
+            )
+            raise _Disconnected from None
         return b"".join(chunks)
 
     async def _prepare(
@@ -187,6 +256,8 @@ class GatewayApp:
             return parse(await self._body(request)), b64
         except RequestError as exc:
             return self.json(400, {"error": str(exc)})
+        except _Disconnected:
+            return self.json(400, {"error": "ERR incomplete request body"})  # nobody reads it
 
     def _unavailable(self, exc: BackendUnavailable) -> Response:
         logger.warning("gateway backend unavailable: %s", exc)
@@ -204,39 +275,76 @@ class GatewayApp:
         if refused:
             return self.json(400, {"error": refused})
         try:
-            (reply,) = await self.backend.run([command])
+            (reply,) = await self.backend.run([translate(command)])
         except BackendUnavailable as exc:
             return self._unavailable(exc)
         if isinstance(reply, RedisErrorReply):
             return self.json(400, {"error": reply.message})
         return self.json(200, reply_slot(reply, b64))
 
-    async def _pipeline(self, request: Request) -> Response:
-        prepared = await self._prepare(request, lambda raw: parse_batch(raw, what="pipeline"))
+    async def _batch(
+        self, request: Request, what: str
+    ) -> tuple[list[list[bytes]], list[str | None], bool] | Response:
+        """Read a pipeline or transaction: ``(commands, refusals, base64)`` or an error response.
+
+        The command count is checked before anything else, and the commands are
+        converted and checked in chunks that let other requests through.
+        """
+        prepared = await self._prepare(request, lambda raw: load_batch(raw, what=what))
         if isinstance(prepared, Response):
             return prepared
-        commands, b64 = prepared
-        refusals = [refusal(c) for c in commands]
+        items, b64 = prepared
+        if len(items) > self.max_commands:
+            return self.json(
+                400,
+                {
+                    "error": f"ERR too many commands in one request: {len(items)} (this "
+                    f"gateway's limit is {self.max_commands}; split the {what}, or raise "
+                    f"max_commands / {MAX_COMMANDS_ENV})"
+                },
+            )
+        commands: list[list[bytes]] = []
+        refusals: list[str | None] = []
+        for start in range(0, len(items), PIPELINE_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            for item in items[start : start + PIPELINE_CHUNK]:
+                try:
+                    command = command_from(item)
+                except RequestError as exc:
+                    return self.json(400, {"error": str(exc)})
+                refused = refusal(command)
+                refusals.append(refused)
+                commands.append(command if refused else translate(command))
+        return commands, refusals, b64
+
+    async def _pipeline(self, request: Request) -> Response:
+        batch = await self._batch(request, "pipeline")
+        if isinstance(batch, Response):
+            return batch
+        commands, refusals, b64 = batch
         allowed = [c for c, r in zip(commands, refusals, strict=True) if r is None]
         try:
             replies = iter(await self.backend.run(allowed))
         except BackendUnavailable as exc:
             return self._unavailable(exc)
-        slots: list[dict[str, Any]] = []
-        for refused in refusals:
-            if refused is not None:
-                slots.append({"error": refused})
-            else:
-                slots.append(reply_slot(next(replies), b64))
-        return self.json(200, slots)
+        parts: list[bytes] = []
+        for start in range(0, len(refusals), PIPELINE_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            slots = [
+                {"error": refused} if refused is not None else reply_slot(next(replies), b64)
+                for refused in refusals[start : start + PIPELINE_CHUNK]
+            ]
+            parts.append(_dumps(slots)[1:-1])
+        return self.raw_json(200, b"[" + b",".join(parts) + b"]")
 
     async def _multi_exec(self, request: Request) -> Response:
-        prepared = await self._prepare(request, lambda raw: parse_batch(raw, what="transaction"))
-        if isinstance(prepared, Response):
-            return prepared
-        commands, b64 = prepared
-        for command in commands:
-            refused = refusal(command)
+        batch = await self._batch(request, "transaction")
+        if isinstance(batch, Response):
+            return batch
+        commands, refusals, b64 = batch
+        for refused in refusals:
             if refused:
                 return self.json(400, {"error": refused})
         try:
@@ -256,6 +364,12 @@ class GatewayApp:
                 if not isinstance(data, dict):
                     raise ValueError("expected a JSON object")
                 self.faults.install(FaultPlan.from_dict(data))
+            except _Disconnected:
+                return self.json(400, {"error": "ERR incomplete request body"})
+            except RecursionError:
+                return self.json(
+                    400, {"error": "ERR bad fault plan: the JSON body nests too deeply"}
+                )
             except (ValueError, TypeError, KeyError, RequestError) as exc:
                 return self.json(400, {"error": f"ERR bad fault plan: {exc}"})
         elif request.method == "DELETE":
@@ -263,6 +377,113 @@ class GatewayApp:
         if request.query_params.get("reset_counts") in ("1", "true", "yes"):
             self.faults.reset_counts()
         return self.json(200, self.faults.snapshot())
+
+
+_CORS_METHODS: Final = "GET, POST, PUT, DELETE, OPTIONS"
+
+
+class _BrowserGuard:
+    """ASGI middleware refusing what only a web page would send (before anything else runs).
+
+    * a ``Host`` that is neither a loopback name, an IP literal nor a configured
+      host (a DNS-rebinding page reaches 127.0.0.1 under its own name);
+    * an ``Origin`` other than the gateway's own or a configured one, and
+      ``Sec-Fetch-Site: cross-site`` (a page of another site, even with a
+      ``text/plain`` body that needs no preflight).
+
+    Server-side clients send neither header and pass.  Configured origins get CORS
+    headers and preflight answers, so a browser app can use the gateway on purpose.
+    """
+
+    def __init__(self, app: ASGIApp, gateway: GatewayApp) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        gateway = self.gateway
+        headers = HTTPConnection(scope).headers
+        host = headers.get("host", "")
+        if host and not self._host_allowed(host):
+            logger.info("refused a request for Host %r", host[:100])
+            await self._refuse(scope, receive, send, f"ERR unexpected Host header {host[:100]!r}")
+            return
+        origin = headers.get("origin")
+        allowed_origin: str | None = None
+        if origin is not None:
+            normalized = origin.strip().lower().rstrip("/")
+            if normalized == f"http://{host.lower()}":
+                pass  # same origin: the page came from the gateway itself
+            elif normalized in gateway.allowed_origins or "*" in gateway.allowed_origins:
+                allowed_origin = origin.strip()
+            else:
+                logger.info("refused a cross-origin request from %r", origin[:100])
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    f"ERR cross-origin request refused: origin {origin[:100]!r} is not allowed",
+                )
+                return
+        elif headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
+            await self._refuse(
+                scope, receive, send, "ERR cross-origin request refused: Sec-Fetch-Site cross-site"
+            )
+            return
+        if allowed_origin is None:
+            await self.app(scope, receive, send)
+            return
+        cors = [
+            (b"access-control-allow-origin", allowed_origin.encode("latin-1", "replace")),
+            (b"vary", b"Origin"),
+        ]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            requested = headers.get("access-control-request-headers", "")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        *cors,
+                        (b"access-control-allow-methods", _CORS_METHODS.encode()),
+                        (b"access-control-allow-headers", requested.encode("latin-1", "replace")),
+                        (b"access-control-max-age", b"600"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        cors.append((b"access-control-expose-headers", b"Upstash-Sync-Token"))
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *cors]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    def _host_allowed(self, host: str) -> bool:
+        allowed = self.gateway.allowed_hosts
+        if "*" in allowed:
+            return True
+        name = host.strip().lower()
+        if name.startswith("["):
+            name = name[1 : name.find("]")] if "]" in name else name[1:]
+        elif name.count(":") == 1:
+            name = name.partition(":")[0]
+        name = name.rstrip(".")
+        if name == "localhost" or name.endswith(".localhost") or name in allowed:
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True  # an IP literal cannot be rebound to another address
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: str) -> None:
+        await self.gateway.json(403, {"error": error})(scope, receive, send)
 
 
 class _DroppedConnection(Exception):
@@ -394,8 +615,25 @@ def create_app(
     faults: FaultController | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     prefix: str = "",
+    allowed_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    max_commands: int | None = None,
 ) -> GatewayApp:
-    """Build the gateway's ASGI app for ``backend`` (``"fakeredis"``, a URL or a backend)."""
+    """Build the gateway's ASGI app for ``backend`` (``"fakeredis"``, a URL or a backend).
+
+    ``allowed_origins`` / ``allowed_hosts`` default to the environment variables
+    :data:`ALLOWED_ORIGINS_ENV` / :data:`ALLOWED_HOSTS_ENV` (comma-separated),
+    ``max_commands`` to :data:`MAX_COMMANDS_ENV`, else :data:`MAX_COMMANDS`.
+    """
     if isinstance(backend, str):
         backend = RedisBackend(backend)
-    return GatewayApp(backend, token, faults=faults, max_body_bytes=max_body_bytes, prefix=prefix)
+    return GatewayApp(
+        backend,
+        token,
+        faults=faults,
+        max_body_bytes=max_body_bytes,
+        prefix=prefix,
+        allowed_origins=allowed_origins,
+        allowed_hosts=allowed_hosts,
+        max_commands=max_commands,
+    )

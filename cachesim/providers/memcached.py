@@ -293,6 +293,7 @@ class MemcachedProvider(BaseProvider):
             Capability.COUNT_KEYS,
             Capability.SHARED_BACKEND,
             Capability.COMMAND_ACCOUNTING,
+            Capability.PERSISTENT,
             Capability.NETWORK,
         }
     )
