@@ -97,9 +97,16 @@ def test_each_mutant_is_named_for_a_clause_that_must_catch_it(name: str) -> None
 )
 def test_model_based_layer_catches_broken_provider(name: str, rule: str) -> None:
     run = run_suite(
-        f"contract_tests.broken.{name}:factory", "-m", "stateful", "--contract-examples", "50"
+        f"contract_tests.broken.{name}:factory",
+        "-m",
+        "stateful",
+        "--contract-examples",
+        "100",
+        "--contract-seed",
+        "1",
     )
     assert "MODEL-1" in run.failed_clauses, run.output[-2000:]
     # Hypothesis prints the shrunk program under one of these headings, by version.
     assert "Falsifying example" in run.output or "Failing test case" in run.output
     assert f"state.{rule}(" in run.output, "the shrunk program should name the failing step"
+    assert "reproduce with: --contract-seed 1" in run.output, "a failure must print its seed"

@@ -31,6 +31,18 @@ __all__ = ["BUILTIN_SPECS", "FACTORY_OPTIONS", "ProviderFactory", "ProviderInfo"
 BUILTIN_SPECS = ("memory", "fakeredis", "redis", "upstash", "memcached", "sqlite")
 _ALIASES = {"in-memory": "memory", "inmemory": "memory", "mem": "memory"}
 
+_FAKEREDIS_GLOB = (
+    "fakeredis translates globs to regexes ending in $, so a pattern ending in an empty or "
+    "unclosed class also matches a key ending in a newline (redis-server does not)"
+)
+#: Known deviations of built-in specs, applied whenever the spec is run.
+BUILTIN_DEVIATIONS: dict[str, dict[str, str]] = {
+    "fakeredis": {
+        "test_glob_edge_case[empty_class_at_end]": _FAKEREDIS_GLOB,
+        "test_glob_edge_case[unclosed_class_at_end]": _FAKEREDIS_GLOB,
+    },
+}
+
 #: Keyword options the suite may pass to a factory.
 FACTORY_OPTIONS = ("clock", "max_entries")
 
@@ -183,7 +195,12 @@ def resolve(spec: str) -> ProviderFactory:
                 "UPSTASH_REDIS_REST_TOKEN (or run `cachesim gateway` locally)"
             )
         return ProviderFactory(
-            name, func[name], True, _accepted(func[name]), {}, _builtin_secrets(name)
+            name,
+            func[name],
+            True,
+            _accepted(func[name]),
+            dict(BUILTIN_DEVIATIONS.get(name, {})),
+            _builtin_secrets(name),
         )
     if ":" not in raw or not all(raw.split(":", 1)):
         raise ConfigurationError(

@@ -43,9 +43,13 @@ SPECIALS: dict[str, str] = {
 }
 _OTHER_FORM = {"\u00e9": "e\u0301", "e\u0301": "\u00e9"}
 
-#: Keys with every special character, alone and inside text.
+#: Keys with every special character, alone and inside text, and long keys (300 to
+#: 512 UTF-8 bytes: a backend with a shorter key limit must still count, clear and
+#: invalidate them, whatever it stores them under).
 SPECIAL_KEYS: list[str] = sorted(
-    set(SPECIALS.values()) | {f"k{ch}x" for ch in SPECIALS.values()} | {"kx", "kXx"}
+    set(SPECIALS.values())
+    | {f"k{ch}x" for ch in SPECIALS.values()}
+    | {"kx", "kXx", "L" * 300, "L" * 299 + "*", "\u00fc" * 256, "k\n" + "é" * 255}
 )
 
 
@@ -177,6 +181,8 @@ _ATOMS = [
 
 #: Keys every PAT-7 edge case runs against.
 EDGE_KEYS: tuple[str, ...] = (
+    "\u00e9",
+    "a\u00e9",
     "a\nb",
     "ab",
     "a\n",

@@ -66,7 +66,11 @@ def _ttl_text(ttl: float) -> str:
 _EXACT_TTLS = [
     pytest.param(0.001, id="1ms", marks=requires(Capability.TTL_SUBSECOND)),
     pytest.param(0.25, id="250ms", marks=requires(Capability.TTL_SUBSECOND)),
+    pytest.param(0.57, id="570ms", marks=requires(Capability.TTL_SUBSECOND)),
     pytest.param(1.0, id="1s"),
+    pytest.param(1.1, id="1_1s"),
+    pytest.param(1.001, id="1_001s"),  # int(1.001 * 1000) == 1000: a truncating conversion
+    pytest.param(2.3, id="2_3s"),
     pytest.param(7.25, id="7_25s"),
     pytest.param(86400.0, id="1_day"),
     pytest.param(40 * _DAY, id="40_days"),
@@ -83,13 +87,15 @@ async def test_entry_is_gone_at_exactly_its_ttl(
     if ctx.info.ttl_resolution:
         pytest.skip(f"the provider counts TTLs in steps of {ctx.info.ttl_resolution:g} s")
     assert ctx.clock is not None
+    ctx.clock.advance(0.0003)  # off the millisecond grid: flooring the expiry shows
     mark = ctx.now()
     await write(cache, writer, "k", "v", ttl)
-    ctx.clock.set(mark + ttl - 0.001)
+    ctx.clock.set(mark + ttl - 0.0002)
     before = await observe(cache, "k")
     assert before == {"get": "v", "has": True, "get_many": True}, (
-        f"written by {writer} with TTL {ttl:g} s, read 1 ms before expiry: expected live "
-        f"everywhere, observed {before}"
+        f"written by {writer} with TTL {ttl:g} s, read 0.2 ms before expiry: expected live "
+        f"everywhere, observed {before}; fix: never shorten a TTL (int(ttl * 1000) turns "
+        "0.57 s into 569 ms; flooring the absolute expiry to the millisecond loses up to 1 ms)"
     )
     ctx.clock.set(mark + ttl)
     at = await observe(cache, "k")
