@@ -165,3 +165,21 @@ async def test_polling_survives_an_outage(gateway: Gateway, namespace: str) -> N
         await _l1_usable(b)
         await a.set("k", "v2")
         assert await b.get("k") == "v2"
+
+
+async def test_a_write_and_its_log_entry_are_one_request(gateway: Gateway, namespace: str) -> None:
+    provider = TieredProvider(
+        l1=MemoryProvider(max_entries=100),
+        l2=UpstashProvider(url=gateway.url, token=gateway.token),
+        backplane=PollingBackplane(interval=30.0, namespace=namespace),  # no poll meanwhile
+        staleness_bound=60.0,
+    )
+    cache = Cache(provider, namespace=namespace)
+    async with cache:
+        await _l1_usable(cache)
+        before = gateway.faults.requests
+        assert await cache.set("k", 1) is True
+        assert await cache.delete_many(["k", "j"]) == 1
+        assert gateway.faults.requests - before == 2, "each write must be one HTTP request"
+        commands = (await cache.get_stats()).provider_stats["commands_by_name"]
+        assert commands["XADD"] == 2 and commands["SET"] == 1 and commands["UNLINK"] == 1
