@@ -124,7 +124,11 @@ class FreshCache(Cache):
         if not isinstance(texts, list):
             texts = [None] * len(by_full)
         texts = await self.freshness.fresh_texts(texts)
-        found = {k: codec.decode(t) for k, t in zip(by_full.values(), texts) if t is not None}
+        found = {
+            k: codec.decode(t)
+            for k, t in zip(by_full.values(), texts, strict=True)
+            if t is not None
+        }
         self.hits += len(found)
         self.misses += len(by_full) - len(found)
         return found

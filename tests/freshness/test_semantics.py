@@ -108,7 +108,9 @@ async def test_grace_serves_stale_at_once_and_refreshes_once_in_background(
     clock.advance(15)
     gate = asyncio.Event()
     refresh = Factory("new", gate=gate)
-    answers = await asyncio.gather(*(cache.get_or_set("k", refresh, options=opts) for _ in range(10)))
+    answers = await asyncio.gather(
+        *(cache.get_or_set("k", refresh, options=opts) for _ in range(10))
+    )
     assert answers == ["old"] * 10, "within grace every reader gets the stale value at once"
     await settle()
     assert refresh.calls == 1, "one background refresh per key, not one per reader"
@@ -385,7 +387,9 @@ async def test_a_dead_holder_blocks_the_key_only_until_its_lock_expires(
     assert cache.freshness.lock_waits == 1 and cache.freshness.lock_timeouts == 0
 
 
-async def test_a_lock_wait_gives_up_after_lock_wait(memory: MemoryProvider, clock: ManualClock) -> None:
+async def test_a_lock_wait_gives_up_after_lock_wait(
+    memory: MemoryProvider, clock: ManualClock
+) -> None:
     cache = FreshCache(memory, namespace="app", clock=clock)
     opts = EntryOptions(ttl=60, lock="distributed", lock_ttl=60, lock_wait=0.02)
     await memory.set("app:__lock:k", "stuck", 60)
