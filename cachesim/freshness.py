@@ -103,6 +103,7 @@ class Freshness:
         )
         self._failed_type = type(cache_module._FAILED)
         self.flights: dict[str, asyncio.Future[Envelope]] = {}
+        self.reads: dict[str, asyncio.Future[Any]] = {}
         self.tasks: set[asyncio.Future[Envelope]] = set()
         self.last_good: OrderedDict[str, Envelope] = OrderedDict()
         self.last_good_entries = last_good_entries
@@ -309,7 +310,10 @@ class Freshness:
     ) -> Any:
         """``Cache.get_or_set`` with options (see docs/cache.md for every case)."""
         cache = self.cache
-        stored = await cache._call("get", cache.provider.get, full)
+        if cache._in_process:
+            stored = await cache._call("get", cache.provider.get, full)
+        else:
+            stored = await self.read(full)
         now = self.wall()
         write = True
         envelope: Envelope | None = None
@@ -345,6 +349,26 @@ class Freshness:
         if cache._listeners:
             cache._emit("get", key, hit=False)
         return await self.foreground(key, full, factory, ttl, options, fallback, write)
+
+    async def read(self, full: str) -> Any:
+        """One backend read of ``full`` shared by every concurrent caller in this process.
+
+        A burst of N ``get_or_set`` on one key sends one ``GET``, not N (fewer round trips,
+        fewer billed commands, and no read storm on a cold key).
+        """
+        pending = self.reads.get(full)
+        if pending is None:
+            cache = self.cache
+            pending = asyncio.ensure_future(cache._call("get", cache.provider.get, full))
+            self.reads[full] = pending
+            pending.add_done_callback(lambda f: self._read_done(full, f))
+        return await asyncio.shield(pending)
+
+    def _read_done(self, full: str, done: asyncio.Future[Any]) -> None:
+        if self.reads.get(full) is done:
+            del self.reads[full]
+        if not done.cancelled():
+            done.exception()
 
     def _hit(self, key: str) -> None:
         cache = self.cache
@@ -470,7 +494,8 @@ class Freshness:
         cache = self.cache
         token: str | None = None
         lock_name = lock_key(cache._prefix, key)
-        if options.lock == "distributed" and write:
+        if options.lock == "distributed":
+            # Tried even after a failed read: a transient error must not bypass the lock.
             outcome = await self.lock.acquire_or_wait(
                 lock_name,
                 lambda: self._lock_read(full),
@@ -493,6 +518,7 @@ class Freshness:
                     return fallback
             elif outcome.kind == "acquired":
                 token = outcome.token
+                write = True  # the backend answers: waiters elsewhere need our value
         try:
             return await self._run_factory(key, full, factory, ttl, options, fallback, write)
         finally:
