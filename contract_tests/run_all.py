@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(Run("memcached", "memcached", {"MEMCACHED_URL": servers["MEMCACHED_URL"]}))
         runs += [
             Run("memory", "memory"),
-            Run("fakeredis", "fakeredis", deviations=("core", "redis")),
+            Run("fakeredis", "fakeredis", deviations=("core", "redis", "fakeredis")),
         ]
         if "REDIS_URL" in servers:
             runs.append(

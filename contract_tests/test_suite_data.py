@@ -7,6 +7,7 @@ import importlib
 import inspect
 import os
 import pkgutil
+import random
 import re
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ import cachesim.contract.suite as suite
 from cachesim import InvalidKeyError, UnstorableValueError, codec
 from cachesim.contract import data
 from cachesim.contract.clauses import clauses, contract_text
+from cachesim.contract.glob import stringmatch
 from cachesim.contract.markers import CLAUSE_MARK, REQUIRES_MARK
 from cachesim.contract.model import glob_match
 from cachesim.gateway import RedisServerNotFound, redis_server
@@ -171,3 +173,47 @@ def test_model_glob_matches_redis_on_random_patterns(redis_url: str, pattern: st
     keys = [k for k in keys if k]
     want = _server_matches(redis_url, keys, pattern)
     assert {k for k in keys if glob_match(pattern, k)} == want, pattern
+
+
+_PATTERN_ALPHABET = "ab-]\\[*?^!\n\t:_%"
+_KEY_ALPHABET = "ab-]\\[*?^!\n\t:_% "
+
+
+def _generated(seed: int, count: int, alphabet: str, longest: int) -> list[str]:
+    rng = random.Random(seed)
+    return sorted(
+        {
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, longest)))
+            for _ in range(count)
+        }
+    )
+
+
+def test_reference_matcher_is_redis_on_generated_patterns(redis_url: str) -> None:
+    """stringmatch agrees with redis-server on escapes in classes, ranges, negation,
+    unclosed classes, trailing backslashes and * and ? over newlines."""
+    import redis
+
+    keys = _generated(1, 400, _KEY_ALPHABET, 5)
+    patterns = _generated(2, 1500, _PATTERN_ALPHABET, 7)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+        client.mset(dict.fromkeys([k.encode() for k in keys], b"v"))
+        wrong = []
+        for pattern in patterns:
+            want = {k.decode() for k in client.keys(pattern.encode())}
+            got = {k for k in keys if stringmatch(pattern, k)}
+            if got != want:
+                wrong.append((pattern, sorted(got ^ want)[:3]))
+    finally:
+        client.close()
+    assert not wrong, f"{len(wrong)} patterns disagree with redis-server, e.g. {wrong[:5]}"
+
+
+def test_pinned_glob_edge_cases_are_what_redis_does(redis_url: str) -> None:
+    from cachesim.contract.suite.test_special_chars import EDGE_CASES, EDGE_KEYS
+
+    for case, pattern in EDGE_CASES.items():
+        want = _server_matches(redis_url, list(EDGE_KEYS), pattern)
+        assert {k for k in EDGE_KEYS if stringmatch(pattern, k)} == want, case

@@ -13,7 +13,14 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "EXAMPLES", "main"]
+
+EXAMPLES = """\
+examples:
+  cachesim simulate --trace web07 --capacity 0.05 --policy lru,s3fifo,opt
+  cachesim check fakeredis
+  cachesim contract memory --profile smoke
+"""
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available subcommand."""
     parser = argparse.ArgumentParser(
         prog="cachesim",
-        description="Provider-agnostic cache layer, provider contract suite and cache simulator.",
+        description="Provider-agnostic cache layer, provider contract suite and cache simulator. "
+        "Run 'cachesim COMMAND --help' for a command's options and examples.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from cachesim import __version__
 
@@ -57,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in _available().items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=module.__doc__,
+            epilog=getattr(module, "EXAMPLES", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(command)
         command.set_defaults(_run=module.run)
     return parser

@@ -20,7 +20,14 @@ from cachesim.cache import Cache
 from cachesim.errors import CacheError
 from cachesim.settings import CacheSettings, create_provider, environment_summary
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["EXAMPLES", "add_arguments", "classify", "diagnose", "run"]
+
+EXAMPLES = """\
+examples:
+  cachesim check
+  cachesim check fakeredis --json
+  CACHE_PROVIDER=sqlite SQLITE_PATH=/tmp/cachesim-check.db cachesim check
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,23 +93,131 @@ async def _round_trip(cache: Cache) -> list[dict[str, Any]]:
     return results
 
 
-def _diagnose(cache: Cache, steps: list[dict[str, Any]]) -> str | None:
+#: what went wrong -> (what it means, how to fix it), by provider where the fix differs
+_FIXES: dict[str, dict[str, str]] = {
+    "refused": {
+        "upstash": "nothing accepts connections at the host and port of UPSTASH_REDIS_REST_URL: "
+        "fix the URL (https://<database>.upstash.io), or start the local gateway "
+        "(cachesim gateway) if you meant to run offline",
+        "redis": "no Redis server listens at the host and port of REDIS_URL: start redis-server "
+        "or fix the host/port in REDIS_URL (redis://[:password@]host:port/db)",
+        "memcached": "no memcached listens at the host and port of MEMCACHED_URL: start memcached "
+        "or fix MEMCACHED_URL (memcached://host:port)",
+        "": "nothing accepts connections at the configured address: start the server or fix "
+        "the host and port",
+    },
+    "timeout": {
+        "": "the host may be unreachable (firewall, VPN, wrong host) or far away: check the host "
+        "in the URL, and raise CACHE_TIMEOUT (or --timeout) for a distant region",
+    },
+    "unauthorized": {
+        "upstash": "the token was rejected (401 Unauthorized): set UPSTASH_REDIS_REST_TOKEN to "
+        "this database's REST token from the Upstash console (the standard one; the read-only "
+        "token cannot write)",
+        "redis": "the server rejected the password, or wants one: put the right password in "
+        "REDIS_URL (redis://:password@host:port/db, or redis://user:password@... with ACLs)",
+        "": "the credentials were rejected: fix the password or token",
+    },
+    "read_only": {
+        "upstash": "the token may read but not write: use the database's standard REST token, "
+        "not the read-only one",
+        "": "the credentials may read but not write: use credentials allowed to write",
+    },
+    "wrong_url": {
+        "upstash": "UPSTASH_REDIS_REST_URL does not point at an Upstash REST endpoint (404 Not "
+        "Found or a reply that is not Upstash's): use the database's REST URL, "
+        "https://<database>.upstash.io, with no path, not its redis:// address",
+        "": "the configured address does not serve this protocol: check the scheme, host, port "
+        "and path of the URL",
+    },
+    "unknown_host": {
+        "": "the host name in the URL does not resolve: check it for typos, and your DNS",
+    },
+}
+_WHAT = {
+    "refused": "connection refused",
+    "timeout": "no answer",
+    "unauthorized": "unauthorized",
+    "read_only": "write refused (read-only credentials)",
+    "wrong_url": "wrong URL",
+    "unknown_host": "unknown host",
+}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it was raised from or while handling."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__]
+    return seen
+
+
+def _status(text: str, code: int) -> bool:
+    """Whether ``text`` mentions HTTP status ``code`` (not as part of a port or a number)."""
+    import re
+
+    return re.search(rf"(?<![\d:.]){code}(?![\d.])", text) is not None
+
+
+def classify(exc: BaseException) -> str | None:
+    """``refused``, ``timeout``, ``unauthorized``, ``read_only``, ``wrong_url``,
+    ``unknown_host`` or None: what a backend exception says went wrong."""
+    import socket
+
+    for e in _chain(exc):
+        text = f"{type(e).__name__} {e}".lower()
+        if isinstance(e, ConnectionRefusedError) or "connection refused" in text:
+            return "refused"
+        if isinstance(e, socket.gaierror) or "name or service not known" in text:
+            return "unknown_host"
+        if isinstance(e, TimeoutError) or "timeout" in text or "timed out" in text:
+            return "timeout"
+        if "unauthorized" in text or _status(text, 401) or "wrongpass" in text or "noauth" in text:
+            return "unauthorized"
+        if "authentication" in text or "invalid password" in text:
+            return "unauthorized"
+        if "noperm" in text or "readonly" in text or "read only" in text:
+            return "read_only"
+        if "not found" in text or _status(text, 404) or "jsondecodeerror" in text:
+            return "wrong_url"
+        if "expecting value" in text or "remoteprotocolerror" in text:
+            return "wrong_url"
+    return None
+
+
+async def _probe(cache: Cache) -> str | None:
+    """Call the provider directly (no fail-open) once and classify what it raises."""
+    try:
+        await asyncio.wait_for(cache.provider.get(f"{cache.namespace}:check:probe"), cache.timeout)
+    except Exception as exc:
+        return classify(exc)
+    return None
+
+
+def diagnose(provider: str, kind: str | None, timeout: float) -> str:
+    """One sentence: what went wrong with ``provider`` and how to fix it."""
+    if kind is None:
+        return f"the {provider} backend failed: see the first error below"
+    fixes = _FIXES[kind]
+    fix = fixes.get(provider, fixes[""])
+    if kind == "timeout":
+        return f"the {provider} backend did not answer within {timeout:g} s: {fix}"
+    return f"the {provider} backend failed: {_WHAT[kind]}. Fix: {fix}"
+
+
+def _diagnose(cache: Cache, steps: list[dict[str, Any]], kind: str | None) -> str | None:
     if all(s["ok"] for s in steps):
         return None
     provider = cache.provider.name
-    if cache.timeouts:
-        return (
-            f"the {provider} backend did not answer within {cache.timeout} s: check the host/port "
-            "or URL, firewalls, and that the server is running (raise CACHE_TIMEOUT for far "
-            "regions)"
-        )
-    if cache.errors or cache.short_circuited:
-        hints = {
-            "upstash": "check UPSTASH_REDIS_REST_URL (https://<db>.upstash.io) and "
-            "UPSTASH_REDIS_REST_TOKEN (a Standard token, not Read Only)",
-            "redis": "check REDIS_URL (redis://[:password@]host:port/db) and that the server is up",
-        }
-        return f"the {provider} backend failed: {hints.get(provider, 'see the log above')}"
+    if kind is None and cache.timeouts:
+        kind = "timeout"
+    if kind is not None or cache.errors or cache.short_circuited:
+        return diagnose(provider, kind, cache.timeout)
     return "the backend answered, but some operations returned unexpected results (see table)"
 
 
@@ -129,13 +244,16 @@ async def _check(spec: str | None, op_timeout: float | None) -> dict[str, Any]:
     collector = _Collect()
     log = logging.getLogger("cachesim")
     log.addHandler(collector)
+    kind: str | None = None
     try:
         async with cache:
             steps = await _round_trip(cache)
             stats = await cache.get_stats()
+            if not all(s["ok"] for s in steps):
+                kind = await _probe(cache)
     finally:
         log.removeHandler(collector)
-    diagnosis = _diagnose(cache, steps)
+    diagnosis = _diagnose(cache, steps, kind)
     if diagnosis and collector.messages:
         diagnosis += f" (first error: {collector.messages[0]})"
     return {
@@ -144,6 +262,7 @@ async def _check(spec: str | None, op_timeout: float | None) -> dict[str, Any]:
         "environment": environment_summary(),
         "steps": steps,
         "ok": all(s["ok"] for s in steps),
+        "problem": None if diagnosis is None else (kind or "other"),
         "diagnosis": diagnosis,
         "stats": stats.to_json(),
     }

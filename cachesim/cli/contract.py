@@ -13,7 +13,14 @@ from __future__ import annotations
 import argparse
 from importlib import resources
 
-__all__ = ["add_arguments", "build_argv", "run"]
+__all__ = ["EXAMPLES", "add_arguments", "build_argv", "run"]
+
+EXAMPLES = """\
+examples:
+  cachesim contract memory --profile smoke
+  cachesim contract fakeredis --report conformance.json -x -q
+  cachesim contract memory -k ttl
+"""
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from cachesim.gateway.app import GatewayApp
     from cachesim.gateway.server import GatewayServer
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["EXAMPLES", "add_arguments", "run"]
+
+EXAMPLES = """\
+examples (each prints the two variables to export, then serves until Ctrl-C):
+  cachesim gateway --token dev --port 0
+  cachesim gateway --port 0 --latency same-continent --fault error=0.05 --seed 1
+"""
 
 DEFAULT_PORT = 8079
 

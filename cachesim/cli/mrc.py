@@ -3,7 +3,8 @@
 ``--method exact`` (default) is a one-pass LRU stack-distance computation;
 ``shards`` samples keys (``--sample-rate``) for very large traces;
 ``simulate`` replays any ``--policy`` once per size.  Without ``--trace`` the
-built-in Zipf workload is used.
+built-in Zipf workload is used; ``--trace`` takes a file or a shipped trace
+(web07, web12, oltp).
 """
 
 from __future__ import annotations
@@ -13,9 +14,21 @@ import json
 import sys
 from typing import Any
 
-from cachesim.cli._simsource import add_source_arguments, load_source, parse_capacity
+from cachesim.cli._simsource import (
+    add_source_arguments,
+    describe_rate,
+    load_source,
+    parse_capacity,
+)
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["EXAMPLES", "add_arguments", "run"]
+
+EXAMPLES = """\
+examples:
+  cachesim mrc --trace web07 --sizes 100,1000,10000 --plot mrc.png
+  cachesim mrc --trace oltp --method shards --json
+  cachesim mrc --workload zipf --method simulate --policy s3fifo --sizes 0.01,0.05,0.2
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     curve.add_argument("--policy", default="lru", help="policy for --method simulate/minisim")
     curve.add_argument("--ttl", type=float, metavar="S", help="default TTL (--method simulate)")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
-    parser.add_argument("--plot", metavar="FILE.png", help="also save a plot of the curve")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also save a plot of the curve: hit ratio by cache size (objects)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +94,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"cachesim mrc: {exc}", file=sys.stderr)
         return 2
     if args.plot:
-        _plot(frame, workload.name, args.plot)
+        try:
+            _plot(frame, workload.name, args.plot)
+        except (OSError, ValueError) as exc:
+            print(f"cachesim mrc: cannot write the plot {args.plot}: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         rows = [
             {"capacity": int(c), "hit_ratio": float(h), "miss_ratio": float(m)}
@@ -95,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
     sampled = method in ("shards", "minisim")
     detail = f", sample rate {rate:g}" if sampled and rate is not None else ""
     print(f"workload   {workload.name}: {len(workload):,} requests, {workload.n_unique:,} keys")
-    print(f"curve      {frame.attrs.get('policy', 'lru')}, {method}{detail}\n")
+    print(f"curve      {frame.attrs.get('policy', 'lru')}, {method}{detail}")
+    if args.ttl is not None:
+        print(f"           TTL {args.ttl:g} s; {describe_rate(workload)}")
+    print()
     print(f"{'capacity':>12} {'hit ratio':>10} {'miss ratio':>11}")
     errors = frame["error"] if "error" in frame.columns else [None] * len(frame)
     for c, h, m, e in zip(
@@ -108,20 +132,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def curve_label(frame: Any, method: str) -> str:
+    """``"LRU (exact)"``, ``"S3FIFO (minisim, sample rate 0.01)"``: what a curve line shows."""
+    policy = str(frame.attrs.get("policy") or "lru").upper()
+    method = str(frame.attrs.get("method") or method)
+    rate = frame.attrs.get("sample_rate")
+    sampled = f", sample rate {rate:g}" if method in ("shards", "minisim") and rate else ""
+    return f"{policy} ({method}{sampled})"
+
+
 def _plot(frame: Any, title: str, path: str) -> None:
-    import matplotlib
+    """Hit ratio by cache size in objects, the line named by policy and method."""
+    from cachesim.sim import plots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(frame["capacity"], frame["miss_ratio"], marker="o")
-    ax.set_xscale("log")
-    ax.set_xlabel("cache capacity")
-    ax.set_ylabel("miss ratio")
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
+    label = curve_label(frame, "exact")
+    fig = plots.plot_mrc(
+        {label: frame}, unit="objects", title=f"Hit ratio by cache size: {title}, {label}"
+    )
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -1,8 +1,9 @@
 """Replay a trace or a synthetic workload against a cache policy and report the hit ratio.
 
 With no arguments, replays a built-in Zipf workload (10,000 keys, 1,000,000
-requests, alpha 0.99) against a 1,000-entry LRU cache.  ``--policy`` takes one
-policy or a comma-separated list to compare (``lru,s3fifo,opt``).
+requests, alpha 0.99, 100 requests per second) against a 1,000-entry LRU cache.
+``--policy`` takes one policy or a comma-separated list to compare
+(``lru,s3fifo,opt``); ``--trace`` takes a file or a shipped trace (web07, web12, oltp).
 """
 
 from __future__ import annotations
@@ -12,11 +13,25 @@ import json
 import sys
 from typing import Any
 
-from cachesim.cli._simsource import add_source_arguments, load_source, parse_capacity
+from cachesim.cli._simsource import (
+    add_source_arguments,
+    describe_rate,
+    load_source,
+    parse_capacity,
+)
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["EXAMPLES", "add_arguments", "run"]
 
 DEFAULT_CAPACITY = 1_000
+#: windows drawn by --plot when --window is not given
+PLOT_WINDOWS = 60
+
+EXAMPLES = """\
+examples:
+  cachesim simulate --trace web07 --capacity 0.05 --policy lru,s3fifo,opt
+  cachesim simulate --capacity 0.05 --policy lru,s3fifo --ttl 300 --rate 20 --plot hits.png
+  cachesim simulate --workload zipf --capacity 1000 --policy lru --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,10 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay engine (default: compiled when numba is installed)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also save the hit ratio over time of each policy (PNG, SVG or PDF by extension)",
+    )
 
 
-def _result_dict(result: Any) -> dict[str, Any]:
+def _result_dict(result: Any, workload: Any, rate: float | None) -> dict[str, Any]:
     out: dict[str, Any] = result.as_dict()
+    times = workload.times
+    out["request_rate"] = rate
+    out["duration_s"] = float(times[-1] - times[0]) if len(times) > 1 else 0.0
     if result.windows is not None:
         frame = result.windows.astype({"warmup": bool})
         out["windows"] = json.loads(frame.to_json(orient="records"))
@@ -83,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 policy,
                 args.ttl,
                 warmup=int(args.warmup) if args.warmup >= 1 else args.warmup,
-                window=args.window,
+                window=args.window or (_plot_window(workload) if args.plot else None),
                 unit=args.unit,
                 engine=args.engine,
             )
@@ -92,22 +115,56 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError, RuntimeError) as exc:
         print(f"cachesim simulate: {exc}", file=sys.stderr)
         return 2
+    rate = getattr(args, "rate_used", None)
+    if args.plot:
+        try:
+            _plot(workload, results, args.plot)
+        except (OSError, ValueError) as exc:
+            print(f"cachesim simulate: cannot write the plot {args.plot}: {exc}", file=sys.stderr)
+            return 2
     if args.json:
-        payload: Any = (
-            _result_dict(results[0]) if len(results) == 1 else [_result_dict(r) for r in results]
-        )
+        rows = [_result_dict(r, workload, rate) for r in results]
+        payload: Any = rows[0] if len(rows) == 1 else rows
         print(json.dumps(payload, indent=2))
         return 0
-    _print_table(workload, results)
+    _print_table(workload, results, rate, windows=bool(args.window))
+    if args.plot:
+        print(f"\nplot saved to {args.plot}")
     return 0
 
 
-def _print_table(workload: Any, results: list[Any]) -> None:
+def _plot_window(workload: Any) -> int:
+    return max(1, len(workload) // PLOT_WINDOWS)
+
+
+def _cache_text(result: Any) -> str:
+    unit = "bytes" if result.unit == "bytes" else "entries"
+    cap = result.capacity
+    text = "unbounded" if cap is None else f"{cap:,} {unit}"
+    return text + (f", TTL {result.ttl:g} s" if result.ttl is not None else "")
+
+
+def _plot(workload: Any, results: list[Any], path: str) -> None:
+    """Hit ratio over time, one line per policy, overall hit ratio in the legend."""
+    from cachesim.sim import plots
+
+    fig = plots.plot_hit_ratio_over_time(
+        {f"{r.policy} ({r.hit_ratio:.1%} overall)": r for r in results},
+        title=f"Hit ratio over time: {workload.name}, {_cache_text(results[0])}",
+    )
+    fig.savefig(path, dpi=120)
+
+
+def _print_table(workload: Any, results: list[Any], rate: float | None, *, windows: bool) -> None:
     unit = "bytes" if results[0].unit == "bytes" else "entries"
     cap = results[0].capacity
     cap_text = "unbounded" if cap is None else f"{cap:,} {unit}"
     print(f"workload   {workload.name}")
     print(f"           {len(workload):,} requests, {workload.n_unique:,} distinct keys")
+    timing = describe_rate(workload)
+    if rate is not None:
+        timing += f" (Poisson arrivals at --rate {rate:g})"
+    print(f"           {timing}")
     ttl = results[0].ttl
     print(f"cache      {cap_text}" + (f", default TTL {ttl:g} s" if ttl is not None else ""))
     if results[0].warmup:
@@ -127,7 +184,7 @@ def _print_table(workload: Any, results: list[Any]) -> None:
     writes = results[0].writes + results[0].deletes
     if writes:
         print(f"\n{results[0].writes:,} writes and {results[0].deletes:,} deletes not in the ratio")
-    for r in results:
+    for r in results if windows else ():
         if r.windows is not None and len(r.windows):
             print(f"\nhit ratio per window ({r.policy}):")
             for row in r.windows.itertuples():

@@ -52,6 +52,7 @@ class ProviderFailure:
     args: str
     error: str
     trace: str
+    exception: BaseException | None = None
 
 
 class SpyProvider(ProviderProxy):
@@ -74,7 +75,7 @@ class SpyProvider(ProviderProxy):
             shown = ", ".join(_short(a) for a in args)
             self.failures.append(
                 ProviderFailure(
-                    op, shown, f"{type(exc).__name__}: {exc}"[:300], traceback.format_exc()
+                    op, shown, f"{type(exc).__name__}: {exc}"[:300], traceback.format_exc(), exc
                 )
             )
 
@@ -138,6 +139,32 @@ class RunOptions:
     test_timeout: float = 60.0
     examples: int | None = None
     run_id: str = "run"
+    profile: str = "full"
+    seed: int = 0
+
+    @property
+    def shrink(self) -> bool:
+        """Whether Hypothesis shrinks a failure (not in the fail-fast ``quick`` profile)."""
+        return self.profile != "quick"
+
+    @property
+    def scale(self) -> int:
+        """Multiplier of the bulk sizes (``thorough``: 4)."""
+        return 4 if self.profile == "thorough" else 1
+
+    def model_examples(self, in_process: bool) -> int:
+        """Examples of the model-based test for this profile."""
+        if self.examples:
+            return self.examples
+        table = {"quick": (12, 4), "thorough": (400, 60)}
+        local, remote = table.get(self.profile, (30, 8))
+        return local if in_process else remote
+
+    def model_steps(self, in_process: bool) -> int:
+        """Steps per example of the model-based test."""
+        if self.profile == "thorough":
+            return 60 if in_process else 40
+        return 30 if in_process else 20
 
 
 class Harness:
@@ -167,8 +194,14 @@ class Harness:
             try:
                 await ctx.start()
                 provided = {"ctx": ctx, "cache": ctx.cache, "provider": ctx.provider}
-                async with asyncio.timeout(self.options.test_timeout):
-                    await fn(**{name: provided[name] for name in wants}, **kwargs)
+                try:
+                    async with asyncio.timeout(self.options.test_timeout):
+                        await fn(**{name: provided[name] for name in wants}, **kwargs)
+                except Exception as exc:
+                    # A provider exception the cache absorbed is the real cause of
+                    # whatever the test then saw (a miss, a wrong count...).
+                    ctx.check_provider_failures(seen=exc)
+                    raise
                 ctx.check_provider_failures()
             finally:
                 await ctx.close()
@@ -238,17 +271,29 @@ class ContractContext:
                         break
         await self._stack.aclose()
 
-    def check_provider_failures(self) -> None:
-        """Fail the test if a provider method raised while the backend was healthy."""
+    def check_provider_failures(self, seen: BaseException | None = None) -> None:
+        """Fail the test if a provider method raised while the backend was healthy.
+
+        The provider's first exception is the reported cause; ``seen`` (what the
+        test then observed, if it failed) is mentioned after it.
+        """
         failures = [f for spy in self._spies for f in spy.failures]
         if failures and not self.allow_provider_failures:
             first = failures[0]
             lines = [f"  {f.op}({f.args}) raised {f.error}" for f in failures[:5]]
-            raise AssertionError(
-                "the provider raised during the test (Cache failed open and hid it):\n"
+            then = ""
+            if seen is not None:
+                then = f"\nthe test then observed: {type(seen).__name__}: {str(seen)[:500]}"
+            error = AssertionError(
+                f"the provider raised {first.error} in {first.op}({first.args}); Cache failed "
+                "open and hid it, so the test saw a miss or a failed write. Every call:\n"
                 + "\n".join(lines)
+                + then
                 + f"\nfirst traceback:\n{first.trace}"
             )
+            for spy in self._spies:
+                spy.failures.clear()
+            raise error from first.exception
 
     async def open_provider(self, *, initialize: bool = True, **options: Any) -> SpyProvider:
         """A new provider instance from the factory (disposed of at the end of the test).

@@ -210,6 +210,7 @@ class ProviderInfo:
     deviations: Mapping[str, str]
     version: str | None
     ttl_resolution: float | None = None
+    command_costs: Mapping[str, int] | None = None
 
     @property
     def clock_injectable(self) -> bool:
@@ -230,19 +231,27 @@ class ProviderInfo:
             "time": ("injected clock" if self.clock_injectable else "real time")
             + (f", TTL resolution {self.ttl_resolution:g} s" if self.ttl_resolution else ""),
             "ttl_resolution": self.ttl_resolution,
+            "command_costs": dict(self.command_costs) if self.command_costs else None,
             "deviations": dict(self.deviations),
         }
 
 
 def _capabilities(raw: object, where: str) -> frozenset[Capability]:
-    if not isinstance(raw, set | frozenset | list | tuple):
-        raise ConfigurationError(f"{where}.capabilities must be a set of Capability members")
+    if isinstance(raw, str) or not isinstance(raw, set | frozenset | list | tuple):
+        raise ConfigurationError(
+            f"{where}.capabilities must be a set of Capability members, got "
+            f"{type(raw).__name__} {raw!r:.80}: declare e.g. "
+            "frozenset({Capability.TTL, Capability.PATTERN_INVALIDATION})"
+        )
     found, unknown = set(), []
     for item in raw:
         try:
             found.add(Capability(item))
         except ValueError:
-            unknown.append(item)
+            if isinstance(item, str) and item in Capability.__members__:
+                found.add(Capability[item])
+            else:
+                unknown.append(item)
     if unknown:
         known = ", ".join(c.name for c in Capability)
         raise ConfigurationError(
@@ -260,6 +269,58 @@ def _ttl_resolution(raw: object, where: str) -> float | None:
             f"{where}.ttl_resolution must be a number of seconds in (0, 60], got {raw!r}"
         )
     return float(raw)
+
+
+#: Operations whose exact command cost a provider may declare (``command_costs``).
+COSTED_OPERATIONS = (
+    "get",
+    "set",
+    "delete",
+    "has",
+    "get_many",
+    "set_many",
+    "delete_many",
+    "invalidate_pattern",
+    "clear",
+    "count",
+)
+
+
+def _check_declarations(provider: object, where: str) -> None:
+    """Refuse malformed declarations with a message that says what to write instead."""
+    name = getattr(provider, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"{where}.name must be a non-empty str, got {name!r:.80}")
+    size = getattr(provider, "max_value_bytes", None)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+        raise ConfigurationError(
+            f"{where}.max_value_bytes must be None (no limit) or a positive int of bytes, "
+            f"got {size!r:.80}"
+        )
+    in_process = getattr(provider, "in_process", False)
+    if not isinstance(in_process, bool):
+        raise ConfigurationError(f"{where}.in_process must be a bool, got {in_process!r:.80}")
+    _command_costs(getattr(provider, "command_costs", None), where)
+
+
+def _command_costs(raw: object, where: str) -> dict[str, int] | None:
+    """A provider's declared ``command_costs``: operation -> exact commands per call."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in raw.items()
+    ):
+        raise ConfigurationError(
+            f"{where}.command_costs must map operation names to command counts (int >= 0), "
+            f"got {raw!r:.120}"
+        )
+    unknown = sorted(set(raw) - set(COSTED_OPERATIONS))
+    if unknown:
+        raise ConfigurationError(
+            f"{where}.command_costs names unknown operations {unknown}; known: "
+            + ", ".join(COSTED_OPERATIONS)
+        )
+    return dict(raw)
 
 
 def _version(obj: object) -> str | None:
@@ -280,6 +341,7 @@ async def probe(factory: ProviderFactory, *, limit: float = 30.0) -> ProviderInf
         async with asyncio.timeout(limit), factory.open(clock=ManualClock(0.0)) as provider:
             where = type(provider).__name__
             capabilities = _capabilities(getattr(provider, "capabilities", ()), where)
+            _check_declarations(provider, where)
             try:
                 await provider.initialize()
             finally:
@@ -299,6 +361,7 @@ async def probe(factory: ProviderFactory, *, limit: float = 30.0) -> ProviderInf
                 deviations=deviations,
                 version=_version(provider),
                 ttl_resolution=_ttl_resolution(getattr(provider, "ttl_resolution", None), where),
+                command_costs=_command_costs(getattr(provider, "command_costs", None), where),
             )
     except ConfigurationError:
         raise

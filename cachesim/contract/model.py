@@ -3,7 +3,8 @@
 ``CacheModel`` is what the contract says a ``Cache`` does, as a dict plus an
 expiry map: the model-based tests compare every result of the real cache with it.
 It deliberately shares no code with :mod:`cachesim.cache` or :mod:`cachesim.keys`
-(its glob matcher is its own), so a bug there cannot hide by agreeing with itself.
+(its glob matcher is the suite's own, :mod:`cachesim.contract.glob`), so a bug
+there cannot hide by agreeing with itself.
 """
 
 from __future__ import annotations
@@ -14,61 +15,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachesim.contract.glob import stringmatch
+
 __all__ = ["CacheModel", "glob_match"]
 
 
 def glob_match(pattern: str, key: str) -> bool:
     """Whether Redis glob ``pattern`` matches the whole of ``key`` (on UTF-8 bytes).
 
-    ``*`` any run, ``?`` one byte, ``[abc]`` / ``[a-z]`` / ``[^a]`` classes (``[!a]``
-    is not a negation), ``\\x`` a literal ``x``; everything else is literal.
+    The suite's reference matcher, :func:`cachesim.contract.glob.stringmatch`.
     """
-    return _match(pattern.encode("utf-8"), 0, key.encode("utf-8"), 0)
-
-
-def _match(pat: bytes, p: int, text: bytes, s: int) -> bool:
-    n = len(pat)
-    while p < n:
-        c = pat[p]
-        if c == ord("*"):
-            while p + 1 < n and pat[p + 1] == ord("*"):
-                p += 1
-            if p + 1 == n:
-                return True
-            return any(_match(pat, p + 1, text, i) for i in range(s, len(text) + 1))
-        if s >= len(text):
-            return False
-        if c == ord("?"):
-            p, s = p + 1, s + 1
-            continue
-        if c == ord("["):
-            p += 1
-            negate = p < n and pat[p] == ord("^")
-            if negate:
-                p += 1
-            hit = False
-            while p < n and pat[p] != ord("]"):
-                if pat[p] == ord("\\") and p + 1 < n:
-                    p += 1
-                    hit |= pat[p] == text[s]
-                elif p + 2 < n and pat[p + 1] == ord("-"):
-                    lo, hi = sorted((pat[p], pat[p + 2]))
-                    hit |= lo <= text[s] <= hi
-                    p += 2
-                else:
-                    hit |= pat[p] == text[s]
-                p += 1
-            if hit == negate:
-                return False
-            p, s = p + 1, s + 1
-            continue
-        if c == ord("\\") and p + 1 < n:
-            p += 1
-            c = pat[p]
-        if c != text[s]:
-            return False
-        p, s = p + 1, s + 1
-    return s == len(text)
+    return stringmatch(pattern, key)
 
 
 def _normalise(value: Any) -> Any:

@@ -27,7 +27,10 @@ __all__ = ["SUITE_DIR"]
 #: Where the shipped contract tests live.
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 
-_PROFILES = ("full", "smoke")
+#: ``full`` is conformance; ``smoke`` one test per clause; ``quick`` every test with a
+#: short, unshrunk model-based run (fail fast: the mutants session); ``thorough`` for
+#: nightly runs (many more model-based examples, larger bulks).
+_PROFILES = ("full", "smoke", "quick", "thorough")
 
 _MARKERS = (
     "contract_clause(*ids): contract clauses (CONTRACT.md) a cachesim contract test checks",
@@ -62,7 +65,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="contract_profile",
         choices=_PROFILES,
         default="full",
-        help="full (default) or smoke: one cheap test per clause, for metered backends",
+        help="full (default); smoke: one cheap test per clause, for metered backends; quick: "
+        "every test, short model-based run without shrinking; thorough: nightly (many more "
+        "model-based examples and steps, larger bulks)",
+    )
+    group.addoption(
+        "--contract-seed",
+        dest="contract_seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the model-based test and of generated data (default: random, printed "
+        "in the header and with every failure)",
     )
     group.addoption(
         "--contract-deviations",
@@ -79,7 +93,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="Hypothesis examples for the model-based test (default 30 in-process, 8 remote)",
+        help="Hypothesis examples for the model-based test (default by profile: full 30 "
+        "in-process / 8 remote, quick 12 / 4, thorough 400 / 60)",
     )
     group.addoption(
         "--contract-time-scale",

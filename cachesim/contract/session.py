@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cachesim.contract.clauses import clauses
+from cachesim.contract.clauses import clauses, explain
 from cachesim.contract.context import Harness, RunOptions
 from cachesim.contract.factory import ProviderFactory, ProviderInfo, resolve
 from cachesim.contract.markers import CLAUSE_MARK, REQUIRES_MARK
@@ -35,7 +38,10 @@ class ContractSession:
             op_timeout=float(config.getoption("contract_timeout") or 10.0),
             examples=config.getoption("contract_examples"),
             run_id=new_run_id(),
+            profile=self.profile,
+            seed=_seed(config.getoption("contract_seed")),
         )
+        self._scratch = _private_hypothesis_storage()
         self.factory: ProviderFactory | None = None
         self.info: ProviderInfo | None = None
         self.results: ContractResults | None = None
@@ -55,7 +61,7 @@ class ContractSession:
             hint = " (CI=true: a missing backend is a failure, never a skip)" if in_ci() else ""
             raise pytest.UsageError(f"cachesim contract: {exc}{hint}") from None
         self.results = ContractResults(self.info, profile=self.profile, started=time.time())
-        if self.profile != "full":
+        if self.profile in ("smoke", "quick"):
             self.results.partial_reasons.append(f"profile {self.profile}")
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -65,7 +71,9 @@ class ContractSession:
         caps = ", ".join(sorted(c.name for c in self.info.capabilities)) or "(none)"
         return [
             f"cachesim contract: provider {self.info.name} ({self.info.spec}), "
-            f"profile {self.profile}, capabilities: {caps}"
+            f"profile {self.profile}, capabilities: {caps}",
+            f"cachesim contract: seed {self.options.seed} (reproduce a failure with "
+            f"--contract-seed {self.options.seed})",
         ]
 
     # -- collection -------------------------------------------------------------------
@@ -166,6 +174,18 @@ class ContractSession:
         return Harness(self.factory, self.info, self.options, request.node.name)
 
     # -- outcomes -----------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """Head every failure of a contract test with the clauses it breaks and their fix."""
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if not (report.failed and item.path.is_relative_to(SUITE_DIR)):
+            return
+        header = explain(_mark_args(item, CLAUSE_MARK))
+        header += f"\nreproduce with: --contract-seed {self.options.seed} -k {item.name!r}"
+        if header:
+            report.longrepr = f"{header}\n\n{report.longrepr}"
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold each phase's outcome into the test's record."""
         if self.results is None:
@@ -192,6 +212,8 @@ class ContractSession:
             results.partial_reasons.append("run stopped early")
         if self.report_path is not None:
             results.write(self.report_path)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
         if results.problems() and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -206,6 +228,36 @@ class ContractSession:
             terminalreporter.write_line(
                 f"report written to {self.report_path} and {self.report_path.with_suffix('.md')}"
             )
+
+
+def _private_hypothesis_storage() -> str | None:
+    """Point Hypothesis' storage (its caches) at a directory of this run's own.
+
+    The model-based test uses no example database, but Hypothesis also caches Unicode
+    tables under ``.hypothesis`` in the working directory; a contract run must leave
+    nothing in the user's directory and must not depend on an earlier run. An
+    explicit ``HYPOTHESIS_STORAGE_DIRECTORY`` is respected.
+    """
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return None
+    scratch = tempfile.mkdtemp(prefix="cachesim-contract-hypothesis-")
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:  # hypothesis missing or reorganised: the variable still works
+        pass
+    else:
+        set_hypothesis_home_dir(scratch)
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = scratch
+    return scratch
+
+
+def _seed(given: int | None) -> int:
+    """The run's seed: the one given, else a fresh random one (printed in the header)."""
+    if given is not None:
+        return given
+    import secrets
+
+    return secrets.randbelow(2**32)
 
 
 def _load_deviations(path: str) -> dict[str, str]:

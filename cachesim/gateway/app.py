@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 from starlette.applications import Starlette
@@ -34,9 +36,16 @@ from cachesim.gateway.protocol import (
     parse_command,
     refusal,
     reply_slot,
+    translate,
 )
 
-__all__ = ["ADMIN_PATH", "GatewayApp", "create_app"]
+__all__ = [
+    "ADMIN_PATH",
+    "ALLOWED_HOSTS_ENV",
+    "ALLOWED_ORIGINS_ENV",
+    "GatewayApp",
+    "create_app",
+]
 
 logger = logging.getLogger("cachesim.gateway")
 
@@ -46,6 +55,17 @@ P = TypeVar("P")
 ADMIN_PATH: Final = "/_cachesim/faults"
 
 _UNAUTHORIZED: Final = {"error": "Unauthorized"}
+
+#: Comma-separated browser origins allowed to call the gateway (``*``: any).
+ALLOWED_ORIGINS_ENV: Final = "CACHESIM_GATEWAY_ALLOWED_ORIGINS"
+#: Comma-separated extra host names the gateway answers to (``*``: any).
+ALLOWED_HOSTS_ENV: Final = "CACHESIM_GATEWAY_ALLOWED_HOSTS"
+
+
+def _from_env(values: Iterable[str] | None, variable: str) -> frozenset[str]:
+    if values is None:
+        values = os.environ.get(variable, "").split(",")
+    return frozenset(v.strip().lower().rstrip("/") for v in values if v.strip())
 
 
 def _dumps(body: Any) -> bytes:
@@ -72,6 +92,8 @@ class GatewayApp:
         faults: FaultController | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         prefix: str = "",
+        allowed_origins: Iterable[str] | None = None,
+        allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         if not token:
             raise ValueError("the gateway needs a non-empty token")
@@ -83,6 +105,10 @@ class GatewayApp:
         self.faults = faults or FaultController()
         self.max_body_bytes = max_body_bytes
         self.prefix = prefix
+        #: Browser origins allowed besides the gateway's own (default: none).
+        self.allowed_origins = _from_env(allowed_origins, ALLOWED_ORIGINS_ENV)
+        #: Host names answered besides loopback names and IP literals (default: none).
+        self.allowed_hosts = _from_env(allowed_hosts, ALLOWED_HOSTS_ENV)
         self._sync_tokens = itertools.count(1)
         self._stopping = False
         self.data_paths: frozenset[str] = frozenset(
@@ -101,7 +127,7 @@ class GatewayApp:
             exception_handlers={HTTPException: self._http_error},
             lifespan=self._lifespan,
         )
-        self.asgi: ASGIApp = _FaultLayer(self.starlette, self)
+        self.asgi: ASGIApp = _BrowserGuard(_FaultLayer(self.starlette, self), self)
 
     def __repr__(self) -> str:
         return f"GatewayApp(backend={self.backend!r}, prefix={self.prefix!r})"
@@ -204,7 +230,7 @@ class GatewayApp:
         if refused:
             return self.json(400, {"error": refused})
         try:
-            (reply,) = await self.backend.run([command])
+            (reply,) = await self.backend.run([translate(command)])
         except BackendUnavailable as exc:
             return self._unavailable(exc)
         if isinstance(reply, RedisErrorReply):
@@ -217,7 +243,7 @@ class GatewayApp:
             return prepared
         commands, b64 = prepared
         refusals = [refusal(c) for c in commands]
-        allowed = [c for c, r in zip(commands, refusals, strict=True) if r is None]
+        allowed = [translate(c) for c, r in zip(commands, refusals, strict=True) if r is None]
         try:
             replies = iter(await self.backend.run(allowed))
         except BackendUnavailable as exc:
@@ -240,7 +266,9 @@ class GatewayApp:
             if refused:
                 return self.json(400, {"error": refused})
         try:
-            result: list[Reply] | str = await self.backend.transaction(commands)
+            result: list[Reply] | str = await self.backend.transaction(
+                [translate(c) for c in commands]
+            )
         except BackendUnavailable as exc:
             return self._unavailable(exc)
         if isinstance(result, str):
@@ -263,6 +291,113 @@ class GatewayApp:
         if request.query_params.get("reset_counts") in ("1", "true", "yes"):
             self.faults.reset_counts()
         return self.json(200, self.faults.snapshot())
+
+
+_CORS_METHODS: Final = "GET, POST, PUT, DELETE, OPTIONS"
+
+
+class _BrowserGuard:
+    """ASGI middleware refusing what only a web page would send (before anything else runs).
+
+    * a ``Host`` that is neither a loopback name, an IP literal nor a configured
+      host (a DNS-rebinding page reaches 127.0.0.1 under its own name);
+    * an ``Origin`` other than the gateway's own or a configured one, and
+      ``Sec-Fetch-Site: cross-site`` (a page of another site, even with a
+      ``text/plain`` body that needs no preflight).
+
+    Server-side clients send neither header and pass.  Configured origins get CORS
+    headers and preflight answers, so a browser app can use the gateway on purpose.
+    """
+
+    def __init__(self, app: ASGIApp, gateway: GatewayApp) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        gateway = self.gateway
+        headers = HTTPConnection(scope).headers
+        host = headers.get("host", "")
+        if host and not self._host_allowed(host):
+            logger.info("refused a request for Host %r", host[:100])
+            await self._refuse(scope, receive, send, f"ERR unexpected Host header {host[:100]!r}")
+            return
+        origin = headers.get("origin")
+        allowed_origin: str | None = None
+        if origin is not None:
+            normalized = origin.strip().lower().rstrip("/")
+            if normalized == f"http://{host.lower()}":
+                pass  # same origin: the page came from the gateway itself
+            elif normalized in gateway.allowed_origins or "*" in gateway.allowed_origins:
+                allowed_origin = origin.strip()
+            else:
+                logger.info("refused a cross-origin request from %r", origin[:100])
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    f"ERR cross-origin request refused: origin {origin[:100]!r} is not allowed",
+                )
+                return
+        elif headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
+            await self._refuse(
+                scope, receive, send, "ERR cross-origin request refused: Sec-Fetch-Site cross-site"
+            )
+            return
+        if allowed_origin is None:
+            await self.app(scope, receive, send)
+            return
+        cors = [
+            (b"access-control-allow-origin", allowed_origin.encode("latin-1", "replace")),
+            (b"vary", b"Origin"),
+        ]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            requested = headers.get("access-control-request-headers", "")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        *cors,
+                        (b"access-control-allow-methods", _CORS_METHODS.encode()),
+                        (b"access-control-allow-headers", requested.encode("latin-1", "replace")),
+                        (b"access-control-max-age", b"600"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        cors.append((b"access-control-expose-headers", b"Upstash-Sync-Token"))
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *cors]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    def _host_allowed(self, host: str) -> bool:
+        allowed = self.gateway.allowed_hosts
+        if "*" in allowed:
+            return True
+        name = host.strip().lower()
+        if name.startswith("["):
+            name = name[1 : name.find("]")] if "]" in name else name[1:]
+        elif name.count(":") == 1:
+            name = name.partition(":")[0]
+        name = name.rstrip(".")
+        if name == "localhost" or name.endswith(".localhost") or name in allowed:
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True  # an IP literal cannot be rebound to another address
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: str) -> None:
+        await self.gateway.json(403, {"error": error})(scope, receive, send)
 
 
 class _DroppedConnection(Exception):
@@ -394,8 +529,22 @@ def create_app(
     faults: FaultController | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     prefix: str = "",
+    allowed_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
 ) -> GatewayApp:
-    """Build the gateway's ASGI app for ``backend`` (``"fakeredis"``, a URL or a backend)."""
+    """Build the gateway's ASGI app for ``backend`` (``"fakeredis"``, a URL or a backend).
+
+    ``allowed_origins`` / ``allowed_hosts`` default to the environment variables
+    :data:`ALLOWED_ORIGINS_ENV` / :data:`ALLOWED_HOSTS_ENV` (comma-separated).
+    """
     if isinstance(backend, str):
         backend = RedisBackend(backend)
-    return GatewayApp(backend, token, faults=faults, max_body_bytes=max_body_bytes, prefix=prefix)
+    return GatewayApp(
+        backend,
+        token,
+        faults=faults,
+        max_body_bytes=max_body_bytes,
+        prefix=prefix,
+        allowed_origins=allowed_origins,
+        allowed_hosts=allowed_hosts,
+    )

@@ -15,6 +15,9 @@ from typing import Any, Final
 from cachesim.gateway.backend import RedisErrorReply, Reply
 
 __all__ = [
+    "ALLOWED_COMMANDS",
+    "ALLOWED_PREFIXES",
+    "ALLOWED_SUBCOMMANDS",
     "MAX_BODY_BYTES",
     "RequestError",
     "encode_reply",
@@ -22,6 +25,7 @@ __all__ = [
     "parse_command",
     "refusal",
     "reply_slot",
+    "translate",
 ]
 
 #: Upstash's request size limit on the smaller plans.
@@ -123,15 +127,136 @@ _BLOCKING: Final = frozenset(
 )
 _CLIENT_REFUSED: Final = frozenset({"REPLY", "TRACKING", "PAUSE", "KILL", "UNPAUSE"})
 
+#: Commands a database user runs on Upstash: every data type, keyspace commands on
+#: the one database, scripting, publishing, and a few harmless server commands.
+#: Anything else (server administration, replication, persistence, other
+#: databases, introspection of the server) is refused.
+ALLOWED_COMMANDS: Final = frozenset(
+    {
+        # strings and bitmaps
+        *("APPEND", "DECR", "DECRBY", "GET", "GETDEL", "GETEX", "GETRANGE", "GETSET"),
+        *("INCR", "INCRBY", "INCRBYFLOAT", "LCS", "MGET", "MSET", "MSETNX", "PSETEX"),
+        *("SET", "SETEX", "SETNX", "SETRANGE", "STRLEN", "SUBSTR"),
+        *("BITCOUNT", "BITFIELD", "BITFIELD_RO", "BITOP", "BITPOS", "GETBIT", "SETBIT"),
+        # keyspace (of this database only)
+        *("COPY", "DEL", "DUMP", "EXISTS", "EXPIRE", "EXPIREAT", "EXPIRETIME", "KEYS"),
+        *("OBJECT", "PERSIST", "PEXPIRE", "PEXPIREAT", "PEXPIRETIME", "PTTL", "RANDOMKEY"),
+        *("RENAME", "RENAMENX", "RESTORE", "SCAN", "SORT", "SORT_RO", "TOUCH", "TTL"),
+        *("TYPE", "UNLINK"),
+        # hashes (with the per-field expiry commands of Redis 7.4 and 8)
+        *("HDEL", "HEXISTS", "HGET", "HGETALL", "HINCRBY", "HINCRBYFLOAT", "HKEYS", "HLEN"),
+        *("HMGET", "HMSET", "HRANDFIELD", "HSCAN", "HSET", "HSETNX", "HSTRLEN", "HVALS"),
+        *("HEXPIRE", "HPEXPIRE", "HEXPIREAT", "HPEXPIREAT", "HTTL", "HPTTL", "HEXPIRETIME"),
+        *("HPEXPIRETIME", "HPERSIST", "HGETDEL", "HGETEX", "HSETEX"),
+        # lists (the blocking ones are refused for that reason)
+        *("LINDEX", "LINSERT", "LLEN", "LMOVE", "LMPOP", "LPOP", "LPOS", "LPUSH", "LPUSHX"),
+        *("LRANGE", "LREM", "LSET", "LTRIM", "RPOP", "RPOPLPUSH", "RPUSH", "RPUSHX"),
+        *("BLMOVE", "BLMPOP", "BLPOP", "BRPOP", "BRPOPLPUSH", "BZMPOP", "BZPOPMAX", "BZPOPMIN"),
+        # sets
+        *("SADD", "SCARD", "SDIFF", "SDIFFSTORE", "SINTER", "SINTERCARD", "SINTERSTORE"),
+        *("SISMEMBER", "SMEMBERS", "SMISMEMBER", "SMOVE", "SPOP", "SRANDMEMBER", "SREM"),
+        *("SSCAN", "SUNION", "SUNIONSTORE"),
+        # sorted sets
+        *("ZADD", "ZCARD", "ZCOUNT", "ZDIFF", "ZDIFFSTORE", "ZINCRBY", "ZINTER", "ZINTERCARD"),
+        *("ZINTERSTORE", "ZLEXCOUNT", "ZMPOP", "ZMSCORE", "ZPOPMAX", "ZPOPMIN", "ZRANDMEMBER"),
+        *("ZRANGE", "ZRANGEBYLEX", "ZRANGEBYSCORE", "ZRANGESTORE", "ZRANK", "ZREM"),
+        *("ZREMRANGEBYLEX", "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREVRANGE"),
+        *("ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZREVRANK", "ZSCAN", "ZSCORE", "ZUNION"),
+        "ZUNIONSTORE",
+        # streams
+        *("XACK", "XADD", "XAUTOCLAIM", "XCLAIM", "XDEL", "XGROUP", "XINFO", "XLEN"),
+        *("XPENDING", "XRANGE", "XREAD", "XREADGROUP", "XREVRANGE", "XSETID", "XTRIM"),
+        # hyperloglog and geo
+        *("PFADD", "PFCOUNT", "PFMERGE"),
+        *("GEOADD", "GEODIST", "GEOHASH", "GEOPOS", "GEORADIUS", "GEORADIUSBYMEMBER"),
+        *("GEORADIUSBYMEMBER_RO", "GEORADIUS_RO", "GEOSEARCH", "GEOSEARCHSTORE"),
+        # scripting (SCRIPT and FUNCTION: only the subcommands below)
+        *("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "SCRIPT", "FUNCTION"),
+        # publishing (subscriptions stream and are refused)
+        *("PUBLISH", "SPUBLISH", "PUBSUB"),
+        # connection and server, harmless parts (CLIENT, MEMORY: subcommands below)
+        *("PING", "ECHO", "CLIENT", "DBSIZE", "FLUSHDB", "FLUSHALL", "TIME", "COMMAND"),
+        "MEMORY",
+        # transactions and the commands refused with a reason of their own
+        *_TRANSACTION,
+        *_CONNECTION_STATE,
+        *_STREAMING,
+        *_BLOCKING,
+    }
+)
+
+#: Subcommands allowed for the container commands of :data:`ALLOWED_COMMANDS`.
+ALLOWED_SUBCOMMANDS: Final = {
+    "SCRIPT": frozenset({"LOAD", "EXISTS", "HELP"}),
+    "FUNCTION": frozenset({"LOAD", "LIST", "DELETE", "DUMP", "STATS", "HELP"}),
+    "CLIENT": frozenset({"ID", "GETNAME", "SETNAME", "SETINFO", "INFO", "HELP", *_CLIENT_REFUSED}),
+    "MEMORY": frozenset({"USAGE", "HELP"}),
+}
+
+#: Prefixes of module commands a database user may run (RedisJSON, as on Upstash).
+ALLOWED_PREFIXES: Final = ("JSON.",)
+
+
+def _not_allowed(shown: str) -> str:
+    return (
+        f"ERR {shown} is not allowed through the gateway: it administers the server, "
+        "and a database user cannot run it (as on Upstash)"
+    )
+
+
+def _unknown(command: Sequence[bytes]) -> str:
+    """Redis's own text for an unknown command (so clients see what Redis would say)."""
+    args = ""
+    for arg in command[1:]:
+        if len(args) >= 128:
+            break
+        args += "'" + arg.decode("utf-8", "replace")[: 128 - len(args)] + "' "
+    name = command[0].decode("utf-8", "replace")[:128]
+    text = f"ERR unknown command '{name}', with args beginning with: {args}"
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _allowed(name: str, command: Sequence[bytes]) -> str | None:
+    """The refusal text when the allow-list excludes ``command``, else None."""
+    if name not in ALLOWED_COMMANDS:
+        if name.startswith(ALLOWED_PREFIXES):
+            return None
+        if name in _KNOWN_ADMIN:
+            return _not_allowed(name)
+        return _unknown(command)
+    subcommands = ALLOWED_SUBCOMMANDS.get(name)
+    if subcommands is not None and len(command) > 1:
+        sub = command[1].decode("utf-8", "replace").upper()
+        if sub not in subcommands:
+            return _not_allowed(f"{name} {sub}")
+    if name == "COPY" and any(arg.upper() == b"DB" for arg in command[3:]):
+        return _not_allowed("COPY ... DB")  # another database
+    return None
+
+
+#: Server administration named in refusals (anything else unknown is "unknown").
+_KNOWN_ADMIN: Final = frozenset(
+    {
+        *("ACL", "BGREWRITEAOF", "BGSAVE", "CONFIG", "DEBUG", "FAILOVER", "INFO", "LASTSAVE"),
+        *("LATENCY", "LOLWUT", "MIGRATE", "MODULE", "MOVE", "PFDEBUG", "PFSELFTEST"),
+        *("REPLCONF", "REPLICAOF", "RESTORE-ASKING", "ROLE", "SAVE", "SHUTDOWN", "SLAVEOF"),
+        *("SLOWLOG", "SWAPDB", "SYNC", "PSYNC", "MONITOR", "CLUSTER", "ASKING", "READONLY"),
+        *("READWRITE", "SENTINEL", "FT.CONFIG"),
+    }
+)
+
 
 def refusal(command: Sequence[bytes]) -> str | None:
     """The error text if ``command`` must not run over REST, else None.
 
-    Refused: transactions as single commands (use ``/multi-exec``), commands that
-    change a pooled connection's state, streaming commands, blocking commands
-    and ``SHUTDOWN``.
+    Refused: anything outside :data:`ALLOWED_COMMANDS` (server administration,
+    replication, persistence, other databases), transactions as single commands
+    (use ``/multi-exec``), commands that change a pooled connection's state,
+    streaming commands and blocking commands.
     """
     name = command[0].decode("utf-8", "replace").upper()
+    if name == "SHUTDOWN":
+        return "ERR SHUTDOWN is not available over the REST API"
     if name in _TRANSACTION:
         if name in ("MULTI", "EXEC", "DISCARD"):
             return (
@@ -156,9 +281,18 @@ def refusal(command: Sequence[bytes]) -> str | None:
         sub = command[1].decode("utf-8", "replace").upper()
         if sub in _CLIENT_REFUSED:
             return f"ERR CLIENT {sub} is not available over the REST API"
-    if name == "SHUTDOWN":
-        return "ERR SHUTDOWN is not available over the REST API"
-    return None
+    return _allowed(name, command)
+
+
+def translate(command: list[bytes]) -> list[bytes]:
+    """The command to send for an allowed ``command``: ``FLUSHALL`` becomes ``FLUSHDB``.
+
+    The gateway serves one database, as Upstash does ("FLUSHALL removes everything,
+    exactly like FLUSHDB"); other databases of the same redis-server stay untouched.
+    """
+    if command[0].upper() == b"FLUSHALL":
+        return [b"FLUSHDB", *command[1:]]
+    return command
 
 
 def _before_streams(args: Sequence[bytes]) -> Sequence[bytes]:

@@ -28,7 +28,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -292,6 +292,8 @@ class GatewayThread(_GatewayRunner):
         max_body_bytes: int = MAX_BODY_BYTES,
         prefix: str = "",
         startup_timeout: float = 10.0,
+        allowed_origins: Iterable[str] | None = None,
+        allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         self.backend = RedisBackend(backend, fake_server=fake_server)
         self.token = token or secrets.token_urlsafe(24)
@@ -306,6 +308,8 @@ class GatewayThread(_GatewayRunner):
             faults=self.faults,
             max_body_bytes=max_body_bytes,
             prefix=prefix,
+            allowed_origins=allowed_origins,
+            allowed_hosts=allowed_hosts,
         )
         self.startup_timeout = startup_timeout
         self._server: GatewayServer | None = None
@@ -372,11 +376,15 @@ def run_gateway(
     fake_server: fakeredis.FakeServer | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     prefix: str = "",
+    allowed_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
 ) -> GatewayThread:
     """A gateway in a background thread: ``with run_gateway("fakeredis") as gw: gw.url ...``.
 
     ``backend`` is ``fakeredis`` or a ``redis://`` URL; ``token`` defaults to a
-    random one; ``port=0`` picks a free port.  Works with ``async with`` too.
+    random one; ``port=0`` picks a free port.  Browser origins and extra host names
+    it accepts: ``allowed_origins`` / ``allowed_hosts`` (default: the environment,
+    see docs/gateway.md).  Works with ``async with`` too.
     """
     return GatewayThread(
         backend,
@@ -387,6 +395,8 @@ def run_gateway(
         fake_server=fake_server,
         max_body_bytes=max_body_bytes,
         prefix=prefix,
+        allowed_origins=allowed_origins,
+        allowed_hosts=allowed_hosts,
     )
 
 

@@ -114,6 +114,14 @@ class EntryStore(Generic[K, V]):
         """
         return True
 
+    def _stored_size(self, key: K, size: int) -> int:
+        """The size to account for a new entry just placed by :meth:`_on_insert`.
+
+        ``size`` by default; LIRS keeps the size its stack remembers for a
+        returning non-resident block, as libCacheSim does.
+        """
+        return size
+
     def _on_hit(self, key: K) -> None:
         """Record a read hit of ``key``."""
 
@@ -207,6 +215,7 @@ class EntryStore(Generic[K, V]):
             return False
         values[key] = value
         self.inserts += 1
+        size = self._stored_size(key, size)
         self.used += size
         if size != 1:
             self._sizes[key] = size

@@ -60,8 +60,14 @@ class GDSFStore(PolicyStore[K, V]):
         if self._last_read != key:
             self._clock += 1
         self._last_read = MISSING
+        values = self._values
+        if key in values:  # an expired entry, or one of another size, leaves first
+            if self._expires and self._is_expired(key, now):
+                self._expire(key)
+            elif size != self._sizes.get(key, 1):
+                self._remove(key)
         capacity = self.capacity
-        if key not in self._values and capacity is not None and 0 < size <= capacity:
+        if key not in values and capacity is not None and 0 < size <= capacity:
             if self._heap and self.used + size > capacity:
                 self.purge_expired(now)
             mine = (self.inflation + self.scale / size, self._clock)

@@ -11,7 +11,9 @@ by twice the capacity by forgetting the oldest non-resident blocks.
 
 This follows libCacheSim's LIRS, including how it reserves room (LIR blocks
 are demoted before a promotion or a re-inserted non-resident block, and a new
-block larger than the HIR share is not stored).  One deliberate difference:
+block larger than the HIR share is not stored).  A non-resident block that comes back is
+stored with the size S remembers for it (libCacheSim's accounting when a
+request carries another size).  One deliberate difference:
 the block being requested is never evicted to make room for its own
 promotion.  libCacheSim can drop it from Q and keep serving it, so its cache
 then holds more than its capacity; this happens when Q holds one or two
@@ -57,6 +59,7 @@ class LIRSStore(PolicyStore[K, V]):
         self.hir_bytes = 0
         self._protect: object = MISSING
         self._internal = False
+        self._returning: int | None = None  # stored size of a returning non-resident block
 
     # -- helpers ------------------------------------------------------------------
     def _s_drop(self, key: K) -> None:
@@ -187,12 +190,11 @@ class LIRSStore(PolicyStore[K, V]):
         return True
 
     def _on_insert(self, key: K, size: int) -> bool:
-        if key in self._s:
+        if key in self._s:  # keeps the size S remembers (libCacheSim's LIRS does)
             self._lir[key] = True
             self._resident[key] = True
-            self._s_bytes += size - self._s_size[key]
-            self._s_size[key] = size
-            self.lir_bytes += size
+            self._returning = self._s_size[key]
+            self.lir_bytes += self._returning
         elif self.lir_bytes + size <= self.lir_limit:
             self._s_push(key, size, lir=True)
             self.lir_bytes += size
@@ -202,6 +204,10 @@ class LIRSStore(PolicyStore[K, V]):
             self.hir_bytes += size
         self._limit_stack()
         return True
+
+    def _stored_size(self, key: K, size: int) -> int:
+        returning, self._returning = self._returning, None
+        return size if returning is None else returning
 
     def _on_remove(self, key: K) -> None:
         if self._internal:

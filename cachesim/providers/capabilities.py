@@ -11,7 +11,7 @@ from enum import StrEnum
 
 __all__ = ["CAPABILITY_VOCABULARY_VERSION", "Capability"]
 
-CAPABILITY_VOCABULARY_VERSION = "1.0"
+CAPABILITY_VOCABULARY_VERSION = "1.1"
 
 
 class Capability(StrEnum):
@@ -54,6 +54,14 @@ class Capability(StrEnum):
 
     COMMAND_ACCOUNTING = "command_accounting"
     """The provider counts the backend commands it sends (``get_stats()['commands']``, STAT-6)."""
+
+    PERSISTENT = "persistent"
+    """Entries survive the provider's ``disconnect()`` and ``initialize()`` (ISO-2).
+
+    The backend keeps the data, not the provider object: a reconnected instance, and a
+    new instance from the same factory when ``SHARED_BACKEND`` is declared too, read the
+    entries written before with their values and TTLs.
+    """
 
     NETWORK = "network"
     """Operations cross a process boundary, so they can fail or time out.

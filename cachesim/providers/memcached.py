@@ -293,6 +293,7 @@ class MemcachedProvider(BaseProvider):
             Capability.COUNT_KEYS,
             Capability.SHARED_BACKEND,
             Capability.COMMAND_ACCOUNTING,
+            Capability.PERSISTENT,
             Capability.NETWORK,
             Capability.ATOMIC_SET_IF_ABSENT,
             Capability.COMPARE_AND_DELETE,

@@ -167,9 +167,7 @@ class SQLiteProvider(BaseProvider):
         }
         if not self.in_memory:
             caps.add(Capability.SHARED_BACKEND)
-            persistent = getattr(Capability, "PERSISTENT", None)
-            if persistent is not None:
-                caps.add(persistent)
+            caps.add(Capability.PERSISTENT)
         self.capabilities = frozenset(caps)
         self.statements = 0
         self.swept = 0

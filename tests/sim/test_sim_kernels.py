@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: Policies whose compiled kernel is still to be written (they replay on their stores).
-WITHOUT_KERNEL = {"2q", "gdsf", "lirs", "opt-size", "slru", "wtinylfu"}
+WITHOUT_KERNEL = {"opt-size", "wtinylfu"}
 ALL = sorted(p for p in [*POLICIES, *OFFLINE] if p not in WITHOUT_KERNEL)
 COUNTS = (
     "requests",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
+from dataclasses import dataclass
+from typing import Any
 
 from cachesim import Cache
+from cachesim.contract.context import ContractContext
 from cachesim.contract.markers import clause
 
 
@@ -99,3 +103,109 @@ async def test_cancelled_operations_end_and_leave_the_cache_usable(cache: Cache)
     assert await cache.get("after") == {"ok": True}
     assert await cache.get_many(["after"]) == {"after": {"ok": True}}
     assert await cache.delete("after") is True
+
+
+_ABSENT = "<absent>"
+
+
+@dataclass
+class _Op:
+    """One call of the history: what it did to which keys, and when (ticks)."""
+
+    task: int
+    kind: str
+    writes: dict[str, str]  # key -> value written (``_ABSENT`` for a delete)
+    reads: list[str]
+    start: int
+    end: int = -1
+    seen: dict[str, str] | None = None  # key -> value read (``_ABSENT`` for a miss)
+
+
+def _valid_values(history: list[_Op], key: str, start: int, end: int) -> set[str]:
+    """Values ``key`` may hold for an observation made between ``start`` and ``end``.
+
+    A write qualifies if it started before the observation ended and no other write
+    of the key ran entirely between its end and the observation's start.
+    """
+    writes = [op for op in history if key in op.writes]
+    initial = _Op(-1, "initial", {key: _ABSENT}, [], -2, -1)
+    valid = set()
+    for w in [initial, *writes]:
+        if w.start >= end:
+            continue
+        overwritten = any(o.start > w.end and o.end < start for o in writes if o is not w)
+        if not overwritten:
+            valid.add(w.writes[key])
+    return valid
+
+
+@clause("CONC-5", "CONC-3")
+async def test_concurrent_bulk_and_single_operations_are_serializable(
+    ctx: ContractContext, cache: Cache
+) -> None:
+    keys = ["a", "b", "c", "d"]
+    rng = random.Random(ctx.options.seed)
+    ticks = itertools.count()
+    history: list[_Op] = []
+
+    async def one(task: int, step: int) -> None:
+        kind = rng.choice(["set", "set_many", "delete", "delete_many", "get", "get_many"])
+        chosen = rng.sample(keys, rng.randint(1, 3))
+        value = f"t{task}.{step}"
+        op = _Op(task, kind, {}, [], next(ticks))
+        history.append(op)
+        result: Any = None
+        if kind == "set":
+            op.writes = {chosen[0]: value}
+            await cache.set(chosen[0], value)
+        elif kind == "set_many":
+            op.writes = dict.fromkeys(chosen, value)
+            await cache.set_many(op.writes)
+        elif kind == "delete":
+            op.writes = {chosen[0]: _ABSENT}
+            await cache.delete(chosen[0])
+        elif kind == "delete_many":
+            op.writes = dict.fromkeys(chosen, _ABSENT)
+            await cache.delete_many(chosen)
+        elif kind == "get":
+            op.reads = chosen[:1]
+            result = {chosen[0]: await cache.get(chosen[0], _ABSENT)}
+        else:
+            op.reads = chosen
+            found = await cache.get_many(chosen)
+            result = {k: found.get(k, _ABSENT) for k in chosen}
+        op.end = next(ticks)
+        op.seen = result
+
+    async def worker(task: int) -> None:
+        for step in range(12):
+            await one(task, step)
+            await asyncio.sleep(0)
+
+    for _round in range(3):
+        history.clear()
+        await cache.delete_many(keys)
+        await asyncio.gather(*(worker(t) for t in range(6)))
+        problems = []
+        for op in history:
+            for key, got in (op.seen or {}).items():
+                valid = _valid_values(history, key, op.start, op.end)
+                if got not in valid:
+                    problems.append(
+                        f"{op.kind}({key!r}) by task {op.task} during ticks {op.start}-{op.end} "
+                        f"read {got!r}; a serial order allows only {sorted(valid)}"
+                    )
+        final = await cache.get_many(keys)
+        end = next(ticks)
+        for key in keys:
+            got = final.get(key, _ABSENT)
+            valid = _valid_values(history, key, end, end + 1)
+            if got not in valid:
+                problems.append(
+                    f"final state of {key!r} is {got!r}; some serial order of the calls "
+                    f"must leave one of {sorted(valid)}"
+                )
+        assert not problems, (
+            "concurrent single and bulk operations on overlapping keys left a state no serial "
+            "order produces (a lost update or a late write):\n" + "\n".join(problems[:8])
+        )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+
+import pytest
 
 from cachesim import Cache, CacheStats
 from cachesim.contract.context import ContractContext
@@ -140,3 +143,59 @@ async def test_commands_are_counted(cache: Cache) -> None:
     await cache.set_many({"a": 1, "b": 2})
     await cache.delete("a")
     assert _commands(await cache.get_stats(count_keys=False)) > after_fill
+
+
+async def _provider_commands(ctx: ContractContext) -> int:
+    value = (await ctx.provider.get_stats()).get("commands")
+    assert type(value) is int, f"provider get_stats()['commands'] is {value!r}, expected an int"
+    return value
+
+
+_COSTED = [
+    "get",
+    "set",
+    "delete",
+    "has",
+    "get_many",
+    "set_many",
+    "delete_many",
+    pytest.param("invalidate_pattern", marks=requires(Capability.PATTERN_INVALIDATION)),
+    "clear",
+    pytest.param("count", marks=requires(Capability.COUNT_KEYS)),
+]
+
+
+@clause("STAT-6")
+@requires(Capability.COMMAND_ACCOUNTING)
+@pytest.mark.parametrize("operation", _COSTED)
+async def test_every_operation_is_counted_as_declared(ctx: ContractContext, operation: str) -> None:
+    provider = ctx.provider
+    ns = ctx.namespace
+    keys = [f"{ns}:k{i}" for i in range(7)]
+    await provider.set_many([(k, '"v"') for k in keys], None)
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "get": lambda: provider.get(keys[0]),
+        "set": lambda: provider.set(keys[0], '"w"', None),
+        "delete": lambda: provider.delete(keys[1]),
+        "has": lambda: provider.has(keys[2]),
+        "get_many": lambda: provider.get_many([*keys[:5], f"{ns}:missing"]),
+        "set_many": lambda: provider.set_many([(k, '"x"') for k in keys[:5]], None),
+        "delete_many": lambda: provider.delete_many([*keys[3:6], f"{ns}:missing"]),
+        "invalidate_pattern": lambda: provider.invalidate_pattern(f"{ns}:k6"),
+        "clear": lambda: provider.clear(ns),
+        "count": lambda: provider.count(f"{ns}:*"),
+    }
+    before = await _provider_commands(ctx)
+    await calls[operation]()
+    cost = await _provider_commands(ctx) - before
+    declared = (ctx.info.command_costs or {}).get(operation)
+    if declared is not None:
+        assert cost == declared, (
+            f"one {operation} call with at most 10 keys: the provider declares "
+            f"command_costs[{operation!r}] = {declared}, observed {cost} commands counted"
+        )
+    else:
+        assert cost > 0, (
+            f"one {operation} call counted {cost} commands: every backend operation must be "
+            "counted, including commands sent in pipelines and batches"
+        )

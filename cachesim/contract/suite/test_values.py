@@ -170,18 +170,46 @@ async def test_size_limit_counts_utf8_bytes_not_characters(ctx: ContractContext)
     assert await cache.get("k") == small
 
 
-@clause("VAL-7")
-async def test_provider_declared_size_limit_is_enforced(ctx: ContractContext) -> None:
+def _wide_text_of_size(size: int) -> str:
+    """A str of mostly multi-byte characters whose encoded form is exactly ``size`` bytes."""
+    wide = "é" * ((size - 2) // 2)
+    value = wide + "x" * (size - len(codec.encode(wide).encode("utf-8")))
+    assert len(codec.encode(value).encode("utf-8")) == size
+    return value
+
+
+#: Declared limits probed at exactly that size (larger ones only in ``thorough``).
+_PROBE_LIMIT = 16_000_000
+_THOROUGH_PROBE_LIMIT = 64_000_000
+
+
+@clause("VAL-7", "VAL-9")
+@pytest.mark.parametrize("text", ["ascii", "multibyte"])
+async def test_provider_declared_size_limit_is_enforced(ctx: ContractContext, text: str) -> None:
     limit = ctx.max_value_bytes
-    if limit is None or limit > 2_000_000:
-        pytest.skip(f"provider declares max_value_bytes={limit}: too large to probe exactly")
     cache = ctx.cache
-    at_limit = _text_of_size(limit)
-    assert await cache.set("k", at_limit) is True
-    assert await cache.get("k") == at_limit
+    if limit is None:
+        pytest.skip("the provider declares no max_value_bytes")
+    probe = _THOROUGH_PROBE_LIMIT if ctx.options.profile == "thorough" else _PROBE_LIMIT
+    if limit > probe:
+        pytest.skip(
+            f"declared max_value_bytes={limit} is probed only up to {probe} bytes "
+            "(64 MB with --contract-profile thorough)"
+        )
+    at_limit = _text_of_size(limit) if text == "ascii" else _wide_text_of_size(limit)
+    stored = await cache.set("k", at_limit)
+    assert stored is True, (
+        f"a {text} value of exactly the declared max_value_bytes={limit}: expected stored, "
+        "observed refused (the backend's real limit is lower than declared)"
+    )
+    got = await cache.get("k")
+    assert got == at_limit, (
+        f"a value of exactly max_value_bytes={limit} came back "
+        f"{'different' if got is not None else 'as a miss'}"
+    )
     with pytest.raises(UnstorableValueError):
         await cache.set("k", at_limit + "x")
-    assert await cache.get("k") == at_limit
+    assert await cache.get("k") == at_limit, "a refused oversize set changed the stored value"
 
 
 _MB = 1_000_000

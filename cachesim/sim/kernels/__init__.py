@@ -46,10 +46,13 @@ __all__ = [
 
 _replays: dict[tuple[str, str], Any] = {}
 
+#: Policy names that are not module names.
+_MODULES = {"2q": "twoq"}
+
 
 def kernel_module(policy: str) -> types.ModuleType:
     """The kernel module of a registered policy name; ``KeyError`` if it has none."""
-    module_name = f"{__name__}.{policy.replace('-', '_')}"
+    module_name = f"{__name__}.{_MODULES.get(policy, policy).replace('-', '_')}"
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

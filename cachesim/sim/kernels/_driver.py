@@ -14,10 +14,22 @@ Hook signatures (``ps``: the policy's state tuple, ``osize``: cached size per
 key id, ``k``: key id, ``s``: size, ``nu``: next use for offline policies):
 
 * ``admit(ps, osize, k, s) -> bool`` -- a new entry is about to be stored;
-* ``insert(ps, osize, k, s, nu) -> bool`` -- place it (``osize[k] == s``);
+* ``insert(ps, osize, k, s, nu) -> bool`` -- place it (``osize[k] == s``; the hook
+  may set ``osize[k]`` to the size to account instead, as the stores'
+  ``_stored_size``);
 * ``hit(ps, osize, k, nu)`` / ``update(ps, osize, k, nu)`` -- read / overwrite;
 * ``remove(ps, osize, k)`` -- the entry leaves (``osize[k]`` still valid);
-* ``victim(ps, osize, s) -> key`` -- choose what to evict for an entry of ``s``.
+* ``victim(ps, osize, s) -> key`` -- choose what to evict for an entry of ``s``;
+  ``-1`` means the new entry itself loses (GDSF): it is counted as an eviction
+  and not stored.
+
+A policy that evicts entries from inside its hooks (SLRU demoting on a hit,
+2Q making room in Am, LIRS) sets ``EVICTS = True`` in its module and makes
+the last array of its ``STATE`` an eviction buffer (``evicted_buffer()``): a
+hook takes the entry out of its own lists and calls ``evict_later(buf, k)``;
+after every hook the loop removes the buffered entries from the cache and
+counts them as evictions, as :meth:`cachesim.policies.base.EntryStore` counts
+the stores' ``_evict_now``.
 
 Admission filter hooks (``fs``: its state): ``record(fs, k, s)`` on every read
 (``s``: the cached size, 1 if absent, as the stores report it),
@@ -36,7 +48,7 @@ import numpy as np
 
 from cachesim.sim._kernels import HAVE_NUMBA
 
-__all__ = ["NEVER", "N_COUNTERS", "build_replay", "jit"]
+__all__ = ["NEVER", "N_COUNTERS", "build_replay", "evict_later", "evicted_buffer", "jit"]
 
 #: ``nu`` of an entry that will not be read again while it is live.
 NEVER = 1 << 62
@@ -198,6 +210,65 @@ def never_victim(ps: Any, osize: Any, s: int) -> int:
 
 
 @jit
+def no_drain(
+    ps: Any,
+    present: Any,
+    osize: Any,
+    hpos: Any,
+    ht: Any,
+    hk: Any,
+    used: int,
+    count: int,
+    hn: int,
+    has_exp: bool,
+) -> tuple[int, int, int, int]:
+    """Default drain: the policy never evicts from inside a hook."""
+    return used, count, hn, 0
+
+
+@jit
+def evict_later(buf: Any, k: int) -> None:
+    """Record that a hook evicted key ``k`` (already out of the policy's own lists)."""
+    n = buf[0] + 1
+    buf[0] = n
+    buf[n] = k
+
+
+@jit
+def drain_last(
+    ps: Any,
+    present: Any,
+    osize: Any,
+    hpos: Any,
+    ht: Any,
+    hk: Any,
+    used: int,
+    count: int,
+    hn: int,
+    has_exp: bool,
+) -> tuple[int, int, int, int]:
+    """Remove the entries buffered by ``evict_later`` (``ps[-1]``) from the cache."""
+    buf = ps[-1]
+    n = buf[0]
+    for i in range(1, n + 1):
+        v = buf[i]
+        present[v] = 0
+        used -= osize[v]
+        count -= 1
+        if has_exp:
+            hn = heap_del(ht, hk, hpos, hn, v)
+    buf[0] = 0
+    return used, count, hn, int(n)
+
+
+def evicted_buffer() -> Any:
+    """The ``STATE`` entry of a policy that evicts from its hooks (it must come last)."""
+    from cachesim.sim.kernels._state import Array
+
+    return Array("evicted", np.int64, 0, extra=1)
+
+
+@jit
 def no_record(fs: Any, k: int, s: int) -> None:
     """Default filter ``record``."""
 
@@ -211,6 +282,7 @@ def admit_always(fs: Any, k: int, s: int) -> bool:
 # The names the replay loop calls; build_replay() binds them to a policy's hooks.
 _p_admit, _p_insert, _p_hit, _p_update = admit_all, insert_ok, no_hit, no_hit
 _p_remove, _p_victim, _a_record, _a_admit = no_remove, never_victim, no_record, admit_always
+_p_drain = no_drain
 
 
 # -- the replay loop (a template: the _p_* and _a_* names are bound per policy) ------------
@@ -290,7 +362,11 @@ def _replay(
                     if has_oracle:
                         nu = _useful(o_idx[j], o_time[j], expire[k] if has_exp else inf)
                     _p_hit(ps, osize, k, nu)
+                    used, count, hn, ne = _p_drain(
+                        ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                    )
                     if counted:
+                        evictions += ne
                         hits += 1
                         bytes_hit += s
                     if has_flags:
@@ -348,6 +424,11 @@ def _replay(
                     else:
                         hn = heap_del(ht, hk, hpos, hn, k)
                 _p_update(ps, osize, k, nu)
+                used, count, hn, ne = _p_drain(
+                    ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                )
+                if counted:
+                    evictions += ne
                 continue
             else:  # replaced by an entry of another size
                 _p_remove(ps, osize, k)
@@ -357,6 +438,9 @@ def _replay(
                 if has_exp:
                     hn = heap_del(ht, hk, hpos, hn, k)
         ok = _p_admit(ps, osize, k, s)
+        used, count, hn, ne = _p_drain(ps, present, osize, hpos, ht, hk, used, count, hn, has_exp)
+        if counted:
+            evictions += ne
         if ok:
             ok = _a_admit(fs, k, s)
         if ok and bounded and s > cap:
@@ -375,8 +459,14 @@ def _replay(
                 hn = heap_del(ht, hk, hpos, hn, v)
                 if counted:
                     expirations += 1
+            lost = False
             while used + s > cap:
                 v = _p_victim(ps, osize, s)
+                if v < 0:  # the new entry loses: counted as an eviction, not stored
+                    lost = True
+                    if counted:
+                        evictions += 1
+                    break
                 _p_remove(ps, osize, v)
                 present[v] = 0
                 used -= osize[v]
@@ -385,13 +475,19 @@ def _replay(
                     hn = heap_del(ht, hk, hpos, hn, v)
                 if counted:
                     evictions += 1
+            if lost:
+                continue
         osize[k] = s
-        if not _p_insert(ps, osize, k, s, nu):
+        ok = _p_insert(ps, osize, k, s, nu)
+        used, count, hn, ne = _p_drain(ps, present, osize, hpos, ht, hk, used, count, hn, has_exp)
+        if counted:
+            evictions += ne
+        if not ok:
             if counted:
                 rejections += 1
             continue
         present[k] = 1
-        used += s
+        used += osize[k]  # the size the policy stored (LIRS may keep an older one)
         count += 1
         if counted:
             inserts += 1
@@ -446,6 +542,7 @@ def build_replay(policy: types.ModuleType, admission: types.ModuleType | None = 
         "_p_victim": getattr(policy, "victim", never_victim),
         "_a_record": getattr(admission, "record", no_record),
         "_a_admit": getattr(admission, "admit", admit_always),
+        "_p_drain": drain_last if getattr(policy, "EVICTS", False) else no_drain,
     }
     namespace = dict(globals())
     namespace.update(hooks)

@@ -1,7 +1,8 @@
 """Published and independently reproduced hit ratios on the public sample traces.
 
-Values from ../shared/traces/README.md: CloudPhysics (libCacheSim/PyMimircache
-tests, reproduced by libcachesim 0.3.5), the LIRS traces bundled with the
+Collected only when CACHESIM_TRACES names a directory holding these traces, which are
+larger than the shipped samples or not redistributable.  CloudPhysics (libCacheSim/
+PyMimircache tests, reproduced by libcachesim 0.3.5), the LIRS traces bundled with the
 Caffeine simulator, the ARC paper's OLTP/P3/P12 tables and Caffeine issue #106
 (Scarab).  Percentages are compared at the two decimals they are published
 with; ARC, whose published figures differ from exact re-simulations by up to
