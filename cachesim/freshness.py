@@ -345,10 +345,34 @@ class Freshness:
                 return codec.decode(envelope.text)
             if late < options.fail_safe_seconds:
                 fallback = envelope
+        elif stored is None and options.fail_safe:
+            # The backend lost the entry (restart, eviction): this process's last good
+            # value is no hit, but it answers if the factory fails.
+            fallback = await self._local_fallback(full, now, options)
         cache.misses += 1
         if cache._listeners:
             cache._emit("get", key, hit=False)
         return await self.foreground(key, full, factory, ttl, options, fallback, write)
+
+    async def _local_fallback(
+        self, full: str, now: float, options: EntryOptions
+    ) -> Envelope | None:
+        candidate = self.last_good.get(full)
+        if candidate is None or not candidate.is_kept(now):
+            return None
+        if candidate.stale_for(now) >= options.fail_safe_seconds:
+            return None
+        if candidate.tags and await self.hidden_by_tags([candidate]):
+            return None
+        return candidate
+
+    def forget(self, fulls: Iterable[str] | None = None) -> None:
+        """Drop this process's last good copies (of ``fulls``, or all): they were deleted."""
+        if fulls is None:
+            self.last_good.clear()
+            return
+        for full in fulls:
+            self.last_good.pop(full, None)
 
     async def read(self, full: str) -> Any:
         """One backend read of ``full`` shared by every concurrent caller in this process.
@@ -457,7 +481,7 @@ class Freshness:
             await asyncio.wait((flight,), timeout=limit)
         if not flight.done():
             if fallback is not None:
-                self.stale_served += 1
+                self._served_fallback(fallback)
                 self.background_refreshes += 1  # the factory finishes in the background
                 return codec.decode(fallback.text)
             raise FactoryTimeoutError(
@@ -471,13 +495,17 @@ class Freshness:
             return await self.foreground(key, full, factory, ttl, options, fallback, write)
         if exc is not None:
             if fallback is not None:
-                self.stale_served += 1
+                self._served_fallback(fallback)
                 return codec.decode(fallback.text)
             raise exc
         envelope = flight.result()
         if not envelope.is_fresh(self.wall()):
             self.stale_served += 1  # a lock wait that timed out with a stale value in hand
         return codec.decode(envelope.text)
+
+    def _served_fallback(self, fallback: Envelope) -> None:
+        if not fallback.is_fresh(self.wall()):
+            self.stale_served += 1
 
     async def fill(
         self,

@@ -407,3 +407,18 @@ async def test_distributed_lock_needs_the_capabilities(clock: ManualClock) -> No
     cache = FreshCache(Plain(MemoryProvider(clock=clock)), clock=clock)
     with pytest.raises(ConfigurationError, match="atomic_set_if_absent"):
         await cache.get_or_set("k", Factory(), options=EntryOptions(lock="distributed"))
+
+
+async def test_a_lost_entry_is_answered_from_the_process_copy_only_if_the_factory_fails(
+    cache: FreshCache, memory: MemoryProvider, clock: ManualClock
+) -> None:
+    opts = EntryOptions(ttl=10, fail_safe=60)
+    await cache.get_or_set("k", Factory("good"), options=opts)
+    memory.store.delete("app:k")  # the backend restarted empty
+    assert await cache.get_or_set("k", Factory("origin"), options=opts) == "origin", (
+        "the local copy is never a hit: the factory is asked first"
+    )
+    memory.store.delete("app:k")
+    assert await cache.get_or_set("k", Factory(error=Boom()), options=opts) == "origin"
+    assert counters(cache)["fail_safe_activations"] == 1
+    assert counters(cache)["stale_served"] == 0, "the copy was still fresh"
