@@ -21,6 +21,7 @@ nox.options.sessions = [
     "typecheck",
     "tests",
     "contract",
+    "mutants",
     "reliability",
     "validate",
     "notebooks",
@@ -119,6 +120,16 @@ def contract(session: nox.Session) -> None:
         session.chdir(ROOT)  # leave before the directory is removed
     session.install(*PYTEST)  # the plugin must coexist with pytest-asyncio
     _pytest(session, "contract_tests")
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the contract suite: every broken provider caught (kill rate)."""
+    session.install(".[contract]")
+    with tempfile.TemporaryDirectory() as outside:
+        session.chdir(outside)  # the installed package, not the checkout
+        session.run("python", str(ROOT / "contract_tests" / "mutants.py"), *session.posargs)
+        session.chdir(ROOT)
 
 
 @nox.session(python=PYTHON)

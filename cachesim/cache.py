@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import math
@@ -22,7 +23,7 @@ from cachesim.errors import (
     InvalidTTLError,
     UnstorableValueError,
 )
-from cachesim.keys import MAX_KEY_BYTES, escape_glob, validate_key
+from cachesim.keys import MAX_KEY_BYTES, escape_glob, validate_key, validate_pattern
 from cachesim.providers.base import Provider
 from cachesim.providers.capabilities import Capability
 from cachesim.stats import CacheStats, LatencyWindow
@@ -38,6 +39,16 @@ logger = logging.getLogger("cachesim")
 _decode = codec.decode
 _loads = orjson.loads  # untagged stored text is plain JSON
 _TAGGED = ("b", "j")  # first letters of codec's tagged forms
+# What decoding foreign or corrupt stored text raises (JSONDecodeError and
+# UnicodeDecodeError are ValueErrors; RecursionError for absurd nesting).
+_DECODE_ERRORS = (ValueError, RecursionError)
+# Programmer errors a provider may raise: they reach the caller, never the breaker.
+_PROGRAMMER_ERRORS = (
+    ConfigurationError,
+    InvalidKeyError,
+    InvalidTTLError,
+    UnstorableValueError,
+)
 
 T = TypeVar("T")
 
@@ -60,6 +71,24 @@ class _Failed:
 
 
 _FAILED: Final = _Failed()
+_UNDECODABLE: Final = object()
+
+
+class _Flight:
+    """One in-process fill of a key: its task and who is waiting on it.
+
+    ``filling`` turns true once the read missed (callers joining then count a miss
+    at once); ``waiting`` counts callers that joined while the read was under way
+    (counted as hits or misses when the read answers).
+    """
+
+    __slots__ = ("filling", "future", "waiting")
+
+    future: asyncio.Future[tuple[str, list[Any]]]
+
+    def __init__(self, filling: bool) -> None:
+        self.filling = filling
+        self.waiting = 0
 
 
 class CacheEvent(NamedTuple):
@@ -132,6 +161,10 @@ class Cache:
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError("namespace must be a non-empty string (e.g. 'app')")
+        try:
+            validate_key(namespace)
+        except InvalidKeyError as exc:
+            raise ConfigurationError(f"namespace is not a usable key prefix: {exc}") from None
         for label, value in (("timeout", timeout), ("bulk_timeout", bulk_timeout)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ConfigurationError(
@@ -154,12 +187,14 @@ class Cache:
         )
         self._breaker = CircuitBreaker(self.clock, breaker_threshold, breaker_reset)
         self._healthy = True
-        self._flights: dict[str, asyncio.Future[str]] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._decoding = True  # False after a decode error, until an entry decodes again
         self._listeners: list[Listener] = []
         self._latency: dict[str, LatencyWindow] = {}
         self._latency_get = self._latency["get"] = LatencyWindow()
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
+        self.decode_errors = 0
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -287,6 +322,16 @@ class Cache:
             self.timeouts += 1
             self._failure(op, None)
             return _FAILED
+        except _PROGRAMMER_ERRORS:
+            raise  # the caller's mistake, not the backend's: never counted, never fails open
+        except UnicodeDecodeError as exc:
+            if op not in ("get", "get_many"):
+                self.errors += 1
+                self._failure(op, exc)
+                return _FAILED
+            # Stored bytes that are not text (another application's): a miss, not a fault.
+            self._undecodable(op, exc)
+            return None  # type: ignore[return-value]
         except Exception as exc:  # any backend fault: fail open
             self.errors += 1
             self._failure(op, exc)
@@ -324,6 +369,42 @@ class Cache:
                 extra=extra,
             )
 
+    def _undecodable(self, op: str, exc: BaseException) -> None:
+        """A stored entry could not be read back: count it; log when decoding starts failing."""
+        self.decode_errors += 1
+        if self._decoding:
+            self._decoding = False
+            logger.warning(
+                "cache entry could not be decoded (%s on %s): foreign or corrupt stored "
+                "text, served as a miss (get_or_set overwrites it)",
+                type(exc).__name__,
+                op,
+                extra={
+                    "cache_namespace": self.namespace,
+                    "cache_provider": self._provider_name,
+                    "cache_op": op,
+                    "cache_error": "decode",
+                },
+            )
+
+    def _decoded_again(self) -> None:
+        self._decoding = True
+        logger.info(
+            "cache entries decode again",
+            extra={"cache_namespace": self.namespace, "cache_provider": self._provider_name},
+        )
+
+    def _decode_entry(self, op: str, text: str) -> Any:
+        """The stored text's value, or _UNDECODABLE (counted and logged)."""
+        try:
+            value = codec.decode(text)
+        except _DECODE_ERRORS as exc:
+            self._undecodable(op, exc)
+            return _UNDECODABLE
+        if not self._decoding:
+            self._decoded_again()
+        return value
+
     def _recovered(self) -> None:
         self._breaker.record_success()
         self._healthy = True
@@ -349,18 +430,26 @@ class Cache:
                 self._latency_get.add(time.perf_counter() - start)
         else:
             text = await self._call("get", self.provider.get, full)
-        hit = text is not None and text is not _FAILED
-        if hit:
-            self.hits += 1
-        else:
-            self.misses += 1
+        if text is not None and text is not _FAILED:
+            try:
+                value = _loads(text) if text[:1] not in _TAGGED else _decode(text)
+            except _DECODE_ERRORS as exc:
+                self._undecodable("get", exc)
+            else:
+                self.hits += 1
+                if not self._decoding:
+                    self._decoded_again()
+                if self._listeners:
+                    self._emit("get", key, hit=True)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("cache hit %s", full, extra={"cache_key": full})
+                return value
+        self.misses += 1
         if self._listeners:
-            self._emit("get", key, hit=hit)
+            self._emit("get", key, hit=False)
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("cache %s %s", "hit" if hit else "miss", full, extra={"cache_key": full})
-        if not hit:
-            return default
-        return _loads(text) if text[:1] not in _TAGGED else _decode(text)
+            logger.debug("cache miss %s", full, extra={"cache_key": full})
+        return default
 
     async def has(self, key: str) -> bool:
         """Whether ``key`` holds a live entry (False when the backend fails)."""
@@ -374,13 +463,15 @@ class Cache:
             return {}
         fulls = list(by_full)
         texts = await self._call("get_many", self.provider.get_many, fulls)
-        if isinstance(texts, _Failed):
+        if texts is None or isinstance(texts, _Failed):
             texts = [None] * len(fulls)
         wanted = list(by_full.values())
         found: dict[str, Any] = {}
         for key, text in zip(wanted, texts, strict=True):
             if text is not None:
-                found[key] = codec.decode(text)
+                value = self._decode_entry("get_many", text)
+                if value is not _UNDECODABLE:
+                    found[key] = value
         self.hits += len(found)
         self.misses += len(wanted) - len(found)
         if self._listeners:
@@ -450,8 +541,7 @@ class Cache:
 
         Best effort and not atomic: a key written while the scan runs may survive.
         """
-        if not isinstance(pattern, str) or not pattern:
-            raise InvalidKeyError("pattern must be a non-empty Redis glob such as 'user:*'")
+        validate_pattern(pattern)
         result = await self._call(
             "invalidate_pattern",
             self.provider.invalidate_pattern,
@@ -507,57 +597,98 @@ class Cache:
         """
         full = self._key(key)
         seconds = self._ttl(ttl)
-        flight = self._flights.get(full)
-        if flight is None:
-            text = await self._call("get", self.provider.get, full)
-            if text is not None and not isinstance(text, _Failed):
-                self.hits += 1
-                if self._listeners:
-                    self._emit("get", key, hit=True)
-                return codec.decode(text)
+        flights = self._flights
+        flight = flights.get(full)
+        if flight is None or flight.future.done():
+            read = True
+            get_now = self._get_now
+            if get_now is not None and self._breaker.state is _CLOSED:
+                # In-process: read now, and start the flight (if needed) without yielding.
+                try:
+                    text = get_now(full)
+                except Exception as exc:  # fail open, exactly as _call does
+                    self.errors += 1
+                    self._failure("get", exc)
+                    text = None
+                if text is not None:
+                    value = self._decode_entry("get_or_set", text)
+                    if value is not _UNDECODABLE:
+                        self.hits += 1
+                        if self._listeners:
+                            self._emit("get", key, hit=True)
+                        return value
+                read = False
+            # The flight covers the read as well as the fill: every caller arriving
+            # before it lands joins it, so the factory runs once however long the
+            # backend takes to answer and however the connection pool orders replies.
+            flight = _Flight(filling=not read)
+            flight.future = asyncio.ensure_future(self._flight(flight, key, full, factory, seconds))
+            flights[full] = flight
+            flight.future.add_done_callback(functools.partial(self._land, full, flight))
+        if flight.filling:
             self.misses += 1
             if self._listeners:
                 self._emit("get", key, hit=False)
-            flight = self._flights.get(full)
-            if flight is None:
-                # After a failed read, skip the fill write: the call stays within one timeout.
-                write = not isinstance(text, _Failed)
-                flight = asyncio.ensure_future(self._fill(key, full, factory, seconds, write))
-                self._flights[full] = flight
-                flight.add_done_callback(lambda f: self._land(full, f))
         else:
-            self.misses += 1
-            if self._listeners:
-                self._emit("get", key, hit=False)
-        text = await asyncio.shield(flight)
-        return codec.decode(text)
+            flight.waiting += 1  # counted when the flight's read answers
+        stored, decoded = await asyncio.shield(flight.future)
+        # The first caller takes the value the flight decoded; the others decode their own copy.
+        return decoded.pop() if decoded else codec.decode(stored)
 
-    def _land(self, full: str, flight: asyncio.Future[str]) -> None:
+    def _land(self, full: str, flight: _Flight, future: asyncio.Future[Any]) -> None:
         """A flight finished: forget it (and mark its error seen if every waiter left)."""
-        self._flights.pop(full, None)
-        if not flight.cancelled():
-            flight.exception()
+        if self._flights.get(full) is flight:
+            del self._flights[full]
+        if not future.cancelled():
+            future.exception()
 
-    async def _fill(
+    def _count_waiters(self, flight: _Flight, key: str, hit: bool) -> None:
+        """Count the callers that waited on the flight's read as hits or misses."""
+        waiting, flight.waiting = flight.waiting, 0
+        if hit:
+            self.hits += waiting
+        else:
+            self.misses += waiting
+        if self._listeners:
+            for _ in range(waiting):
+                self._emit("get", key, hit=hit)
+
+    async def _flight(
         self,
+        flight: _Flight,
         key: str,
         full: str,
         factory: Callable[[], Any],
         seconds: float | None,
-        write: bool,
-    ) -> str:
+    ) -> tuple[str, list[Any]]:
+        """Read ``full``; on a miss (or undecodable text) call the factory and store its value.
+
+        Returns the text and, on a hit, the decoded value in a list (taken by the
+        first caller to resume).
+        """
+        write = True
+        if not flight.filling:
+            text = await self._call("get", self.provider.get, full)
+            if isinstance(text, _Failed):
+                write = False  # after a failed read, skip the write: one timeout per call
+            elif text is not None:
+                value = self._decode_entry("get_or_set", text)
+                if value is not _UNDECODABLE:
+                    self._count_waiters(flight, key, hit=True)
+                    return text, [value]
+            flight.filling = True
+            self._count_waiters(flight, key, hit=False)
         value = factory()
         if inspect.isawaitable(value):
             value = await value
         text = self._encode(value)
-        if not write:
-            return text
-        result = await self._call("set", self.provider.set, full, text, seconds)
-        if not isinstance(result, _Failed):
-            self.sets += 1
-            if self._listeners:
-                self._emit("set", key, ttl=seconds, size=len(text))
-        return text
+        if write:
+            result = await self._call("set", self.provider.set, full, text, seconds)
+            if not isinstance(result, _Failed):
+                self.sets += 1
+                if self._listeners:
+                    self._emit("set", key, ttl=seconds, size=len(text))
+        return text, []
 
     # -- stats --------------------------------------------------------------------
     async def get_stats(self, *, count_keys: bool = True) -> CacheStats:
@@ -590,6 +721,7 @@ class Cache:
             errors=self.errors,
             timeouts=self.timeouts,
             short_circuited=self.short_circuited,
+            decode_errors=self.decode_errors,
             keys=keys,
             breaker_state=str(self._breaker.state),
             latency=latency,
@@ -600,5 +732,6 @@ class Cache:
         """Zero the counters and latency windows (entries are untouched)."""
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
+        self.decode_errors = 0
         for window in self._latency.values():
             window.clear()

@@ -10,6 +10,12 @@ Stored text is JSON (written and read with orjson), except for two tagged forms
 that JSON text can never start with: ``b64:<base64>`` for bytes, and ``j:<json>``
 for values orjson cannot carry exactly (integers beyond 64 bits, lone surrogates),
 which are written and read with the standard library instead.
+
+Values may nest at most :data:`MAX_DEPTH` containers deep; deeper values are
+refused at ``set`` time, so that every stored value reads back from any call
+depth.  Text that is not a stored form (written by another application, an older
+version, or truncated) raises :class:`ValueError` from :func:`decode`;
+:class:`cachesim.Cache` turns that into a counted miss.
 """
 
 from __future__ import annotations
@@ -18,13 +24,23 @@ import base64
 import binascii
 import json
 import math
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 
 from cachesim.errors import UnstorableValueError
 
-__all__ = ["BYTES_PREFIX", "check_storable", "decode", "encode"]
+__all__ = ["BYTES_PREFIX", "MAX_DEPTH", "check_storable", "decode", "encode"]
+
+T = TypeVar("T")
+
+#: Deepest nesting of containers (lists, tuples, dicts) a stored value may have.
+#: ``[]`` is depth 1, ``[[]]`` depth 2.  Well within what orjson writes natively (254)
+#: and what the standard library reads on a fresh stack, so a stored value always
+#: reads back, whatever the depth of the caller's stack.
+MAX_DEPTH = 128
 
 #: Prefix of stored bytes values.
 BYTES_PREFIX = "b64:"
@@ -38,7 +54,41 @@ _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _UNSTORABLE = object()
 
 
-def _scan(value: Any) -> Any:
+class _TooDeep(Exception):
+    """Raised inside the scan when a value nests deeper than MAX_DEPTH."""
+
+
+def _too_deep_error() -> UnstorableValueError:
+    return UnstorableValueError(
+        f"value is nested more than {MAX_DEPTH} containers deep, or contains a reference "
+        "cycle (the limit keeps every stored value readable from any call depth); flatten "
+        "it, e.g. store a list of rows or a dict of ids instead of a chain of containers"
+    )
+
+
+def _fresh_stack(fn: Callable[[Any], T], arg: Any) -> T:
+    """Run ``fn(arg)`` on a new thread: a fresh stack and recursion count.
+
+    Used only when the caller's own stack is too deep for a value within MAX_DEPTH.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, fn(arg)))
+        except BaseException as exc:  # handed back to the caller below
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="cachesim-codec", daemon=True)
+    thread.start()
+    thread.join()
+    ok, result = outcome[0]
+    if not ok:
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
+def _scan(value: Any, depth: int = 0) -> Any:
     """Fast structural check: True if orjson cannot carry it exactly, _UNSTORABLE if refused."""
     t = type(value)
     if t is str or t is bool or value is None:
@@ -48,30 +98,36 @@ def _scan(value: Any) -> Any:
     if t is float:
         return False if math.isfinite(value) else _UNSTORABLE
     if t is dict:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
         exact = False
         for k, v in value.items():
             if type(k) is not str:
                 return _UNSTORABLE
-            flag = _scan(v)
+            flag = _scan(v, depth)
             if flag is _UNSTORABLE:
                 return flag
             exact = exact or flag
         return exact
     if t is list or t is tuple:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
         exact = False
         for v in value:
-            flag = _scan(v)
+            flag = _scan(v, depth)
             if flag is _UNSTORABLE:
                 return flag
             exact = exact or flag
         return exact
     # subclasses (IntEnum, OrderedDict, ...) and everything else: the careful path
-    if _explain(value, "value") is not None:
+    if _explain(value, "value", depth) is not None:
         return _UNSTORABLE
     return True
 
 
-def _explain(value: object, path: str) -> str | None:
+def _explain(value: object, path: str, depth: int = 0) -> str | None:
     """Return why ``value`` cannot be stored, or None when it can."""
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -82,9 +138,13 @@ def _explain(value: object, path: str) -> str | None:
         return None
     if isinstance(value, _SCALARS):
         return None
+    if isinstance(value, list | tuple | dict):
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            why = _explain(item, f"{path}[{i}]")
+            why = _explain(item, f"{path}[{i}]", depth)
             if why:
                 return why
         return None
@@ -95,7 +155,7 @@ def _explain(value: object, path: str) -> str | None:
                     f"{path} has a {type(k).__name__} key {k!r}: dict keys must be str "
                     "(JSON would silently turn them into strings)"
                 )
-            why = _explain(item, f"{path}[{k!r}]")
+            why = _explain(item, f"{path}[{k!r}]", depth)
             if why:
                 return why
         return None
@@ -114,8 +174,11 @@ def check_storable(value: Any) -> None:
         return
     try:
         why = _explain(value, "value")
-    except RecursionError:
-        why = "value contains a reference cycle or is nested too deeply to store"
+    except _TooDeep:
+        raise _too_deep_error() from None
+    except RecursionError:  # the caller's stack is deep, not necessarily the value
+        _fresh_stack(check_storable, value)
+        return
     if why:
         raise UnstorableValueError(why)
 
@@ -123,14 +186,21 @@ def check_storable(value: Any) -> None:
 def encode(value: Any) -> str:
     """Turn ``value`` into the text every provider stores.
 
-    Raises :class:`UnstorableValueError` for anything that would not come back equal.
+    Raises :class:`UnstorableValueError` for anything that would not come back equal
+    (including values nested deeper than :data:`MAX_DEPTH`).
     """
     if isinstance(value, bytes | bytearray | memoryview):
         return BYTES_PREFIX + base64.b64encode(bytes(value)).decode("ascii")
     try:
-        exact = _scan(value)
-    except RecursionError:
-        exact = _UNSTORABLE
+        return _encode(value)
+    except _TooDeep:
+        raise _too_deep_error() from None
+    except RecursionError:  # the caller's stack is deep: the value is within MAX_DEPTH
+        return _fresh_stack(encode, value)
+
+
+def _encode(value: Any) -> str:
+    exact = _scan(value)
     if exact is _UNSTORABLE:
         check_storable(value)  # raises with a message naming the offending part
         raise UnstorableValueError("value cannot be stored as JSON")  # pragma: no cover
@@ -147,8 +217,22 @@ def encode(value: Any) -> str:
         ) from None
 
 
+def _decode_exact(body: str) -> Any:
+    try:
+        return _std_decode(body)
+    except RecursionError:
+        pass
+    try:  # a value within MAX_DEPTH read from a deep stack: read it on a fresh one
+        return _fresh_stack(_std_decode, body)
+    except RecursionError:
+        raise ValueError(f"stored value is nested more than {MAX_DEPTH} levels deep") from None
+
+
 def decode(text: str | bytes) -> Any:
-    """Turn stored text back into a fresh value (a new object on every call)."""
+    """Turn stored text back into a fresh value (a new object on every call).
+
+    Raises :class:`ValueError` when ``text`` is not something :func:`encode` wrote.
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     first = text[:1]
@@ -158,5 +242,7 @@ def decode(text: str | bytes) -> Any:
         except binascii.Error as exc:
             raise ValueError(f"corrupt stored bytes value: {exc}") from None
     if first == "j" and text.startswith(EXACT_PREFIX):
-        return _std_decode(text[len(EXACT_PREFIX) :])
+        if not text.isascii():  # the exact form is written ASCII-only
+            raise ValueError("corrupt stored value: non-ASCII text in the exact JSON form")
+        return _decode_exact(text[len(EXACT_PREFIX) :])
     return orjson.loads(text)

@@ -22,6 +22,7 @@ __all__ = [
     "encode_id",
     "escape_glob",
     "validate_key",
+    "validate_pattern",
 ]
 
 #: Longest key (UTF-8 bytes, before the namespace prefix) accepted on every provider.
@@ -61,6 +62,33 @@ def validate_key(key: object) -> str:
             "Hash long keys (e.g. hashlib.sha256(key.encode()).hexdigest())"
         )
     return key
+
+
+#: Longest pattern (UTF-8 bytes): escapes may double a key's length.
+MAX_PATTERN_BYTES = 2 * MAX_KEY_BYTES
+
+
+def validate_pattern(pattern: object) -> str:
+    """Return ``pattern`` if it is a usable Redis glob, else raise :class:`InvalidKeyError`.
+
+    The same rules as keys (non-empty valid Unicode text), so a bad pattern fails at
+    once in the caller instead of reaching, and being blamed on, the backend.
+    """
+    if not isinstance(pattern, str) or not pattern:
+        raise InvalidKeyError("pattern must be a non-empty Redis glob such as 'user:*'")
+    try:
+        size = len(pattern.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKeyError(
+            "pattern must be valid Unicode text (this one contains a lone surrogate); "
+            "build patterns with CacheKeys or escape_glob"
+        ) from None
+    if size > MAX_PATTERN_BYTES:
+        raise InvalidKeyError(
+            f"pattern is {size} bytes in UTF-8; the limit is {MAX_PATTERN_BYTES} "
+            f"(keys are at most {MAX_KEY_BYTES} bytes)"
+        )
+    return pattern
 
 
 _ID_ENCODING = str.maketrans({c: f"%{ord(c):02X}" for c in "%*?[]\\:{}"})

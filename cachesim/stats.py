@@ -67,7 +67,8 @@ class CacheStats:
     ``keys`` is the number of live entries in the namespace when the provider can
     count them (else None).  ``errors`` and ``timeouts`` count backend failures
     that the cache absorbed; ``short_circuited`` counts calls skipped while the
-    circuit breaker was open.
+    circuit breaker was open; ``decode_errors`` counts stored entries that could not
+    be read back (foreign or corrupt text), each served as a miss.
     """
 
     namespace: str
@@ -83,6 +84,7 @@ class CacheStats:
     breaker_state: str
     latency: dict[str, LatencySummary] = field(default_factory=dict)
     provider_stats: dict[str, Any] = field(default_factory=dict)
+    decode_errors: int = 0
 
     @property
     def requests(self) -> int:
@@ -108,6 +110,7 @@ class CacheStats:
             "errors": self.errors,
             "timeouts": self.timeouts,
             "short_circuited": self.short_circuited,
+            "decode_errors": self.decode_errors,
             "keys": self.keys,
             "breaker_state": self.breaker_state,
         }

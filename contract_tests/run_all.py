@@ -13,6 +13,9 @@ writes ``DIR/contract-SPEC.json`` and ``.md``:
 * ``memcached`` against a throwaway ``memcached`` (MEMCACHED_URL), started first:
   its time tests sleep through whole-second TTLs while the other runs work;
 * ``sqlite`` on a database file in the run's temporary directory (SQLITE_PATH);
+* ``tiered-memory``, ``tiered-fakeredis``, ``tiered-redis``, ``tiered-upstash``: the
+  tiered provider (in-process L1 + backplane) over each of those L2s, built by
+  ``cachesim.backplane.factories``;
 * ``upstash-cloud``, the smoke profile against real Upstash, only when
   ``UPSTASH_REDIS_REST_URL`` and ``UPSTASH_REDIS_REST_TOKEN`` are set.
 
@@ -130,7 +133,7 @@ def _servers(names: set[str]) -> Iterator[dict[str, str]]:
     """Start what the selected runs need; yield the environment that reaches it."""
     found: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
-        if names & {"redis", "upstash"}:
+        if names & {"redis", "upstash", "tiered-redis", "tiered-upstash"}:
             from cachesim.gateway import RedisServerNotFound, redis_server
 
             try:
@@ -152,7 +155,7 @@ def _servers(names: set[str]) -> Iterator[dict[str, str]]:
                 if in_ci():
                     raise SystemExit(f"CI=true but no memcached is available: {exc}") from None
                 print(f"skipping memcached: {exc}", file=sys.stderr)
-        if "upstash" in names and "REDIS_URL" in found:
+        if names & {"upstash", "tiered-upstash"} and "REDIS_URL" in found:
             from cachesim.gateway import gateway_process
 
             gateway = stack.enter_context(gateway_process(found["REDIS_URL"]))
@@ -160,12 +163,39 @@ def _servers(names: set[str]) -> Iterator[dict[str, str]]:
         yield found
 
 
+#: Tiered provider runs: name -> (factory, deviation files, what it needs from _servers).
+TIERED = {
+    "tiered-memory": ("tiered_memory", ("core",), ()),
+    "tiered-fakeredis": ("tiered_fakeredis", ("core", "redis"), ()),
+    "tiered-redis": ("tiered_redis", ("core", "redis"), ("REDIS_URL",)),
+    "tiered-upstash": ("tiered_upstash", ("core", "upstash"), CLOUD_VARS),
+}
+
+
+def _tiered_runs(servers: dict[str, str]) -> list[Run]:
+    """The tiered runs whose servers are available."""
+    runs = []
+    for name, (factory, deviations, needs) in TIERED.items():
+        env = {}
+        for var in needs:
+            value = servers.get(var) or servers.get(f"GATEWAY_{var}")
+            if value is None:
+                break
+            env[var] = value
+        else:
+            spec = f"cachesim.backplane.factories:{factory}"
+            runs.append(Run(name, spec, env, deviations))
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every selected provider; return 0 only if every run passed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", default="reports", help="report directory (default reports/)")
     parser.add_argument(
-        "--only", help="comma-separated subset: memory,fakeredis,redis,upstash,memcached,sqlite"
+        "--only",
+        help="comma-separated subset: memory,fakeredis,redis,upstash,memcached,sqlite,"
+        "tiered-memory,tiered-fakeredis,tiered-redis,tiered-upstash",
     )
     parser.add_argument(
         "--require-installed",
@@ -182,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     reports = Path(args.reports).resolve()
     reports.mkdir(parents=True, exist_ok=True)
-    wanted = set((args.only or "memory,fakeredis,redis,upstash,memcached,sqlite").split(","))
+    everything = "memory,fakeredis,redis,upstash,memcached,sqlite," + ",".join(TIERED)
+    wanted = set((args.only or everything).split(","))
 
     with _servers(wanted) as servers, tempfile.TemporaryDirectory(prefix="contract-") as tmp:
         workdir = Path(tmp)
@@ -201,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             gateway_env = {k: servers[f"GATEWAY_{k}"] for k in CLOUD_VARS}
             runs.append(Run("upstash", "upstash", gateway_env, ("core", "upstash")))
         runs.append(Run("sqlite", "sqlite", {"SQLITE_PATH": str(workdir / "contract.db")}))
+        runs += _tiered_runs(servers)
         if all(os.environ.get(k) for k in CLOUD_VARS):
             cloud_env = {k: os.environ[k] for k in CLOUD_VARS}
             runs.append(

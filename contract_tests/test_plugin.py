@@ -322,3 +322,31 @@ def test_cli_runs_the_suite_isolated_from_the_host_configuration(tmp_path: Path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     data = json.loads(report.read_text())
     assert data["totals"]["executed"] > 50
+
+
+def test_cli_imports_the_factory_from_the_current_directory(tmp_path: Path) -> None:
+    """The README example: `cachesim contract my_cache.provider:make_provider` works
+    from the project directory without PYTHONPATH, and prints no pytest warning about
+    assertion rewriting."""
+    script = Path(sys.executable).parent / "cachesim"
+    if not script.exists():
+        pytest.skip("the cachesim console script is not installed next to this interpreter")
+    package = tmp_path / "my_cache"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    reference = Path(__file__).parent / "broken" / "reference.py"
+    (package / "provider.py").write_text(reference.read_text())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [str(script), "contract", "my_cache.provider:factory", "-q", "-k", "test_keys"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "PytestAssertRewriteWarning" not in output, output[-3000:]
+    assert "provider dict (my_cache.provider:factory)" in output

@@ -96,7 +96,21 @@ def build_argv(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run pytest in this process and return its exit code."""
+    """Run pytest in this process and return its exit code.
+
+    Like ``python -m pytest``, the current directory is importable, so a
+    ``package.module:factory`` next to you works without PYTHONPATH. Other pytest
+    plugins are not auto-loaded (the suite's own run, isolated from the host
+    project; add one with ``-p NAME``), which also keeps pytest from marking the
+    already imported cachesim package for assertion rewriting.
+    """
+    import os
+    import sys
+
     import pytest
 
-    return int(pytest.main(build_argv(args)))
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return int(pytest.main(["-p", "cachesim.contract.plugin", *build_argv(args)]))

@@ -259,6 +259,11 @@ KEY_PAIRS: list[Case] = [
     Case("last_char_of_300", ("k" * 299 + "a", "k" * 299 + "b")),
     Case("unicode_vs_ascii_fold", ("straße", "strasse")),
     Case("fullwidth", ("A", "\uff21")),
+    Case("after_newline", ("k\na", "k\nb")),
+    Case("after_tab", ("k\ta", "k\tb")),
+    Case("percent_encoded_space", ("a b", "a%20b")),
+    Case("percent_encoded_letter", ("A", "%41")),
+    Case("plus_vs_space", ("a+b", "a b")),
 ]
 
 #: Keys every operation must refuse with InvalidKeyError (KEY-3).

@@ -70,6 +70,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "model-based examples and steps, larger bulks)",
     )
     group.addoption(
+        "--contract-clauses",
+        dest="contract_clauses",
+        metavar="IDS",
+        default=None,
+        help="run only the tests citing these clauses (comma-separated, e.g. TTL-5,NS-3)",
+    )
+    group.addoption(
         "--contract-seed",
         dest="contract_seed",
         type=int,

@@ -120,6 +120,23 @@ class ContractSession:
                 )
         if self.profile == "smoke":
             self._smoke(config, items, ours, declared)
+        wanted = config.getoption("contract_clauses")
+        if wanted:
+            self._only_clauses(config, items, ours, wanted)
+
+    def _only_clauses(
+        self, config: pytest.Config, items: list[pytest.Item], ours: list[pytest.Item], raw: str
+    ) -> None:
+        """Keep only the tests citing one of the clauses in ``raw`` (``--contract-clauses``)."""
+        wanted = {c.strip().upper() for c in raw.split(",") if c.strip()}
+        unknown = sorted(wanted - set(clauses()))
+        if unknown:
+            raise pytest.UsageError(f"cachesim contract: --contract-clauses: unknown {unknown}")
+        dropped = [i for i in ours if not wanted & set(_mark_args(i, CLAUSE_MARK))]
+        if dropped:
+            gone = set(dropped)
+            items[:] = [item for item in items if item not in gone]
+            config.hook.pytest_deselected(items=dropped)
 
     def _check_citations(self, item: pytest.Item, cited: list[str], needs: list[str]) -> None:
         if not cited:

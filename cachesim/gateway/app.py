@@ -22,17 +22,25 @@ from typing import Any, Final, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cachesim.gateway.backend import BackendUnavailable, RedisBackend, RedisErrorReply, Reply
+from cachesim.gateway.backend import (
+    PIPELINE_CHUNK,
+    BackendUnavailable,
+    RedisBackend,
+    RedisErrorReply,
+    Reply,
+)
 from cachesim.gateway.faults import FaultController, FaultPlan
 from cachesim.gateway.protocol import (
     MAX_BODY_BYTES,
+    MAX_COMMANDS,
     RequestError,
-    parse_batch,
+    command_from,
+    load_batch,
     parse_command,
     refusal,
     reply_slot,
@@ -43,6 +51,7 @@ __all__ = [
     "ADMIN_PATH",
     "ALLOWED_HOSTS_ENV",
     "ALLOWED_ORIGINS_ENV",
+    "MAX_COMMANDS_ENV",
     "GatewayApp",
     "create_app",
 ]
@@ -60,6 +69,12 @@ _UNAUTHORIZED: Final = {"error": "Unauthorized"}
 ALLOWED_ORIGINS_ENV: Final = "CACHESIM_GATEWAY_ALLOWED_ORIGINS"
 #: Comma-separated extra host names the gateway answers to (``*``: any).
 ALLOWED_HOSTS_ENV: Final = "CACHESIM_GATEWAY_ALLOWED_HOSTS"
+#: Most commands per ``/pipeline`` or ``/multi-exec`` request (default MAX_COMMANDS).
+MAX_COMMANDS_ENV: Final = "CACHESIM_GATEWAY_MAX_COMMANDS"
+
+
+class _Disconnected(Exception):
+    """The client went away before its request body was complete."""
 
 
 def _from_env(values: Iterable[str] | None, variable: str) -> frozenset[str]:
@@ -94,9 +109,20 @@ class GatewayApp:
         prefix: str = "",
         allowed_origins: Iterable[str] | None = None,
         allowed_hosts: Iterable[str] | None = None,
+        max_commands: int | None = None,
     ) -> None:
         if not token:
             raise ValueError("the gateway needs a non-empty token")
+        if max_commands is None:
+            from_env = os.environ.get(MAX_COMMANDS_ENV, "").strip()
+            try:
+                max_commands = int(from_env) if from_env else MAX_COMMANDS
+            except ValueError:
+                raise ValueError(
+                    f"{MAX_COMMANDS_ENV} must be an integer, got {from_env!r}"
+                ) from None
+        if isinstance(max_commands, bool) or not isinstance(max_commands, int) or max_commands < 1:
+            raise ValueError(f"max_commands must be a positive int, got {max_commands!r}")
         prefix = prefix.rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise ValueError(f"prefix must start with '/', got {prefix!r}")
@@ -104,6 +130,8 @@ class GatewayApp:
         self._token = token.encode("utf-8")
         self.faults = faults or FaultController()
         self.max_body_bytes = max_body_bytes
+        #: Most commands one pipeline or transaction request may carry.
+        self.max_commands = max_commands
         self.prefix = prefix
         #: Browser origins allowed besides the gateway's own (default: none).
         self.allowed_origins = _from_env(allowed_origins, ALLOWED_ORIGINS_ENV)
@@ -168,10 +196,16 @@ class GatewayApp:
 
     def json(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
         """A JSON response carrying a fresh ``Upstash-Sync-Token``."""
+        return self.raw_json(status, _dumps(body), headers)
+
+    def raw_json(
+        self, status: int, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A response whose body is already JSON text, with a fresh ``Upstash-Sync-Token``."""
         all_headers = {"Upstash-Sync-Token": str(next(self._sync_tokens))}
         if headers:
             all_headers.update(headers)
-        return Response(_dumps(body), status, all_headers, media_type="application/json")
+        return Response(body, status, all_headers, media_type="application/json")
 
     async def _http_error(self, _request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -187,11 +221,20 @@ class GatewayApp:
             raise RequestError("ERR max request size exceeded")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise RequestError("ERR max request size exceeded")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise RequestError("ERR max request size exceeded")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            logger.info(
+                "client disconnected before sending the whole body of %s %s (%d bytes read)",
+                request.method,
+                request.url.path,
+                size,
+            )
+            raise _Disconnected from None
         return b"".join(chunks)
 
     async def _prepare(
@@ -213,6 +256,8 @@ class GatewayApp:
             return parse(await self._body(request)), b64
         except RequestError as exc:
             return self.json(400, {"error": str(exc)})
+        except _Disconnected:
+            return self.json(400, {"error": "ERR incomplete request body"})  # nobody reads it
 
     def _unavailable(self, exc: BackendUnavailable) -> Response:
         logger.warning("gateway backend unavailable: %s", exc)
@@ -237,38 +282,73 @@ class GatewayApp:
             return self.json(400, {"error": reply.message})
         return self.json(200, reply_slot(reply, b64))
 
-    async def _pipeline(self, request: Request) -> Response:
-        prepared = await self._prepare(request, lambda raw: parse_batch(raw, what="pipeline"))
+    async def _batch(
+        self, request: Request, what: str
+    ) -> tuple[list[list[bytes]], list[str | None], bool] | Response:
+        """Read a pipeline or transaction: ``(commands, refusals, base64)`` or an error response.
+
+        The command count is checked before anything else, and the commands are
+        converted and checked in chunks that let other requests through.
+        """
+        prepared = await self._prepare(request, lambda raw: load_batch(raw, what=what))
         if isinstance(prepared, Response):
             return prepared
-        commands, b64 = prepared
-        refusals = [refusal(c) for c in commands]
-        allowed = [translate(c) for c, r in zip(commands, refusals, strict=True) if r is None]
+        items, b64 = prepared
+        if len(items) > self.max_commands:
+            return self.json(
+                400,
+                {
+                    "error": f"ERR too many commands in one request: {len(items)} (this "
+                    f"gateway's limit is {self.max_commands}; split the {what}, or raise "
+                    f"max_commands / {MAX_COMMANDS_ENV})"
+                },
+            )
+        commands: list[list[bytes]] = []
+        refusals: list[str | None] = []
+        for start in range(0, len(items), PIPELINE_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            for item in items[start : start + PIPELINE_CHUNK]:
+                try:
+                    command = command_from(item)
+                except RequestError as exc:
+                    return self.json(400, {"error": str(exc)})
+                refused = refusal(command)
+                refusals.append(refused)
+                commands.append(command if refused else translate(command))
+        return commands, refusals, b64
+
+    async def _pipeline(self, request: Request) -> Response:
+        batch = await self._batch(request, "pipeline")
+        if isinstance(batch, Response):
+            return batch
+        commands, refusals, b64 = batch
+        allowed = [c for c, r in zip(commands, refusals, strict=True) if r is None]
         try:
             replies = iter(await self.backend.run(allowed))
         except BackendUnavailable as exc:
             return self._unavailable(exc)
-        slots: list[dict[str, Any]] = []
-        for refused in refusals:
-            if refused is not None:
-                slots.append({"error": refused})
-            else:
-                slots.append(reply_slot(next(replies), b64))
-        return self.json(200, slots)
+        parts: list[bytes] = []
+        for start in range(0, len(refusals), PIPELINE_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            slots = [
+                {"error": refused} if refused is not None else reply_slot(next(replies), b64)
+                for refused in refusals[start : start + PIPELINE_CHUNK]
+            ]
+            parts.append(_dumps(slots)[1:-1])
+        return self.raw_json(200, b"[" + b",".join(parts) + b"]")
 
     async def _multi_exec(self, request: Request) -> Response:
-        prepared = await self._prepare(request, lambda raw: parse_batch(raw, what="transaction"))
-        if isinstance(prepared, Response):
-            return prepared
-        commands, b64 = prepared
-        for command in commands:
-            refused = refusal(command)
+        batch = await self._batch(request, "transaction")
+        if isinstance(batch, Response):
+            return batch
+        commands, refusals, b64 = batch
+        for refused in refusals:
             if refused:
                 return self.json(400, {"error": refused})
         try:
-            result: list[Reply] | str = await self.backend.transaction(
-                [translate(c) for c in commands]
-            )
+            result: list[Reply] | str = await self.backend.transaction(commands)
         except BackendUnavailable as exc:
             return self._unavailable(exc)
         if isinstance(result, str):
@@ -284,6 +364,12 @@ class GatewayApp:
                 if not isinstance(data, dict):
                     raise ValueError("expected a JSON object")
                 self.faults.install(FaultPlan.from_dict(data))
+            except _Disconnected:
+                return self.json(400, {"error": "ERR incomplete request body"})
+            except RecursionError:
+                return self.json(
+                    400, {"error": "ERR bad fault plan: the JSON body nests too deeply"}
+                )
             except (ValueError, TypeError, KeyError, RequestError) as exc:
                 return self.json(400, {"error": f"ERR bad fault plan: {exc}"})
         elif request.method == "DELETE":
@@ -531,11 +617,13 @@ def create_app(
     prefix: str = "",
     allowed_origins: Iterable[str] | None = None,
     allowed_hosts: Iterable[str] | None = None,
+    max_commands: int | None = None,
 ) -> GatewayApp:
     """Build the gateway's ASGI app for ``backend`` (``"fakeredis"``, a URL or a backend).
 
     ``allowed_origins`` / ``allowed_hosts`` default to the environment variables
-    :data:`ALLOWED_ORIGINS_ENV` / :data:`ALLOWED_HOSTS_ENV` (comma-separated).
+    :data:`ALLOWED_ORIGINS_ENV` / :data:`ALLOWED_HOSTS_ENV` (comma-separated),
+    ``max_commands`` to :data:`MAX_COMMANDS_ENV`, else :data:`MAX_COMMANDS`.
     """
     if isinstance(backend, str):
         backend = RedisBackend(backend)
@@ -547,4 +635,5 @@ def create_app(
         prefix=prefix,
         allowed_origins=allowed_origins,
         allowed_hosts=allowed_hosts,
+        max_commands=max_commands,
     )

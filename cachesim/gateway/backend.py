@@ -9,18 +9,20 @@ replies keep their full text.  The same code drives a real ``redis-server``
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from cachesim.redact import redact_url
+from cachesim.redact import redact_text, redact_url, url_secrets
 
 if TYPE_CHECKING:
     import fakeredis
 
 __all__ = [
+    "PIPELINE_CHUNK",
     "BackendUnavailable",
     "RedisBackend",
     "RedisErrorReply",
@@ -29,6 +31,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("cachesim.gateway.backend")
+
+#: Commands sent (and replies read) per round trip of a long pipeline; between two
+#: chunks the event loop serves other requests.
+PIPELINE_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,16 @@ class RedisBackend:
                 "backend must be 'fakeredis' or a redis://HOST:PORT/DB URL, "
                 f"got {redact_url(spec)!r}"
             )
+        if spec != "fakeredis":
+            from redis.asyncio.connection import parse_url
+
+            try:
+                parse_url(spec)  # fail now, with one line, rather than at start-up
+            except ValueError as exc:
+                reason = redact_text(str(exc))
+                if any(secret in reason for secret in url_secrets(spec)):
+                    reason = "malformed URL"  # the parser quoted a credential
+                raise ValueError(f"invalid backend URL {redact_url(spec)!r}: {reason}") from None
         self.spec = spec
         self.command_timeout = command_timeout
         self.connect_timeout = connect_timeout
@@ -172,6 +188,9 @@ class RedisBackend:
     async def run(self, commands: Sequence[Sequence[bytes]]) -> list[Reply]:
         """Send ``commands`` pipelined on one exclusive connection; one reply each, in order.
 
+        A long list goes in chunks of :data:`PIPELINE_CHUNK`, one round trip each on
+        the same connection, and the event loop serves other requests between
+        chunks (a pipeline is not atomic; a transaction still is, by MULTI/EXEC).
         Error replies become :class:`RedisErrorReply` items; a broken or silent
         connection raises :class:`BackendUnavailable` (and is not reused).
         """
@@ -182,13 +201,17 @@ class RedisBackend:
         conn = await self._acquire()
         healthy = False
         try:
-            await conn.send_packed_command(conn.pack_commands([list(c) for c in commands]))
             replies: list[Reply] = []
-            for _ in commands:
-                try:
-                    replies.append(_convert(await conn.read_response(disable_decoding=True)))
-                except ResponseError as exc:
-                    replies.append(RedisErrorReply(error_text(exc)))
+            for start in range(0, len(commands), PIPELINE_CHUNK):
+                if start:
+                    await asyncio.sleep(0)  # let other requests through
+                chunk = commands[start : start + PIPELINE_CHUNK]
+                await conn.send_packed_command(conn.pack_commands([list(c) for c in chunk]))
+                for _ in chunk:
+                    try:
+                        replies.append(_convert(await conn.read_response(disable_decoding=True)))
+                    except ResponseError as exc:
+                        replies.append(RedisErrorReply(error_text(exc)))
             healthy = True
             return replies
         except BackendUnavailable:

@@ -19,8 +19,11 @@ __all__ = [
     "ALLOWED_PREFIXES",
     "ALLOWED_SUBCOMMANDS",
     "MAX_BODY_BYTES",
+    "MAX_COMMANDS",
     "RequestError",
+    "command_from",
     "encode_reply",
+    "load_batch",
     "parse_batch",
     "parse_command",
     "refusal",
@@ -30,6 +33,9 @@ __all__ = [
 
 #: Upstash's request size limit on the smaller plans.
 MAX_BODY_BYTES: Final = 10 * 1024 * 1024
+
+#: Most commands one ``/pipeline`` or ``/multi-exec`` request may carry (configurable).
+MAX_COMMANDS: Final = 100_000
 
 
 class RequestError(ValueError):
@@ -47,6 +53,8 @@ def _load(raw: bytes) -> Any:
         return json.loads(raw, parse_int=_Number, parse_float=_Number, parse_constant=_Number)
     except ValueError as exc:  # also UnicodeDecodeError
         raise RequestError(f"ERR failed to parse command: body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise RequestError("ERR failed to parse command: the JSON body nests too deeply") from None
 
 
 def _argument(element: Any) -> bytes:
@@ -65,6 +73,11 @@ def _argument(element: Any) -> bytes:
         "ERR failed to parse command: arguments must be strings, numbers or booleans, "
         f"got a JSON {'object' if isinstance(element, dict) else 'array'}"
     )
+
+
+def command_from(value: Any) -> list[bytes]:
+    """One decoded JSON command (``["SET", "k", "v"]``) -> Redis arguments."""
+    return _command(value)
 
 
 def _command(value: Any) -> list[bytes]:
@@ -86,14 +99,23 @@ def parse_command(raw: bytes) -> list[bytes]:
     return _command(_load(raw))
 
 
-def parse_batch(raw: bytes, *, what: str = "pipeline") -> list[list[bytes]]:
-    """Body of ``/pipeline`` or ``/multi-exec``: a non-empty array of commands."""
+def load_batch(raw: bytes, *, what: str = "pipeline") -> list[Any]:
+    """Body of ``/pipeline`` or ``/multi-exec`` as decoded JSON: a non-empty array.
+
+    Each item still has to go through :func:`command_from` (the gateway does that
+    in chunks, so a huge batch does not hold the event loop).
+    """
     value = _load(raw)
     if not isinstance(value, list):
         raise RequestError(f"ERR failed to parse {what}: expected a JSON array of commands")
     if not value:
         raise RequestError(f"ERR empty {what}")
-    return [_command(item) for item in value]
+    return value
+
+
+def parse_batch(raw: bytes, *, what: str = "pipeline") -> list[list[bytes]]:
+    """Body of ``/pipeline`` or ``/multi-exec``: a non-empty array of commands."""
+    return [_command(item) for item in load_batch(raw, what=what)]
 
 
 _TRANSACTION: Final = frozenset({"MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"})

@@ -294,6 +294,7 @@ class GatewayThread(_GatewayRunner):
         startup_timeout: float = 10.0,
         allowed_origins: Iterable[str] | None = None,
         allowed_hosts: Iterable[str] | None = None,
+        max_commands: int | None = None,
     ) -> None:
         self.backend = RedisBackend(backend, fake_server=fake_server)
         self.token = token or secrets.token_urlsafe(24)
@@ -310,6 +311,7 @@ class GatewayThread(_GatewayRunner):
             prefix=prefix,
             allowed_origins=allowed_origins,
             allowed_hosts=allowed_hosts,
+            max_commands=max_commands,
         )
         self.startup_timeout = startup_timeout
         self._server: GatewayServer | None = None
@@ -378,13 +380,15 @@ def run_gateway(
     prefix: str = "",
     allowed_origins: Iterable[str] | None = None,
     allowed_hosts: Iterable[str] | None = None,
+    max_commands: int | None = None,
 ) -> GatewayThread:
     """A gateway in a background thread: ``with run_gateway("fakeredis") as gw: gw.url ...``.
 
     ``backend`` is ``fakeredis`` or a ``redis://`` URL; ``token`` defaults to a
     random one; ``port=0`` picks a free port.  Browser origins and extra host names
     it accepts: ``allowed_origins`` / ``allowed_hosts`` (default: the environment,
-    see docs/gateway.md).  Works with ``async with`` too.
+    see docs/gateway.md); ``max_commands`` caps commands per pipeline or
+    transaction request.  Works with ``async with`` too.
     """
     return GatewayThread(
         backend,
@@ -397,6 +401,7 @@ def run_gateway(
         prefix=prefix,
         allowed_origins=allowed_origins,
         allowed_hosts=allowed_hosts,
+        max_commands=max_commands,
     )
 
 

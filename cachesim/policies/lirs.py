@@ -13,11 +13,14 @@ This follows libCacheSim's LIRS, including how it reserves room (LIR blocks
 are demoted before a promotion or a re-inserted non-resident block, and a new
 block larger than the HIR share is not stored).  A non-resident block that comes back is
 stored with the size S remembers for it (libCacheSim's accounting when a
-request carries another size).  One deliberate difference:
-the block being requested is never evicted to make room for its own
-promotion.  libCacheSim can drop it from Q and keep serving it, so its cache
-then holds more than its capacity; this happens when Q holds one or two
-blocks (small caches) and moves hit ratios by up to about 0.0005.
+request carries another size).  Also like libCacheSim: a hit on a resident
+HIR block that only Q holds demotes LIR blocks to make room for it, and if
+that pushes the block itself out of Q it stays cached, held in S without
+being counted in the used size, until its next hit promotes it to LIR (and
+counts it again) or S drops it.  The cache then briefly holds more than its
+capacity, as libCacheSim's does; this happens when Q holds one or two blocks
+(small caches, large objects).  ``strict=True`` keeps the requested block in
+Q instead and never exceeds the capacity.
 """
 
 from __future__ import annotations
@@ -36,14 +39,22 @@ V = TypeVar("V")
 
 
 class LIRSStore(PolicyStore[K, V]):
-    """LIRS with ``hir_ratio`` (1 %) of the capacity for resident HIR blocks."""
+    """LIRS with ``hir_ratio`` (1 %) of the capacity for resident HIR blocks.
+
+    ``strict=True`` never holds more than the capacity: the block being
+    requested is never pushed out of Q by its own promotion (the next one
+    goes), at the price of differing from libCacheSim on small caches.
+    """
 
     name = "lirs"
 
-    def __init__(self, capacity: int | None = None, *, hir_ratio: float = 0.01) -> None:
+    def __init__(
+        self, capacity: int | None = None, *, hir_ratio: float = 0.01, strict: bool = False
+    ) -> None:
         super().__init__(capacity)
         if not 0 < hir_ratio < 1:
             raise ValueError(f"hir_ratio must be in (0, 1), got {hir_ratio!r}")
+        self.strict = strict
         cap = capacity if capacity is not None else 1 << 62
         self.hir_limit = max(1, int(hir_ratio * cap))
         self.lir_limit = cap - self.hir_limit
@@ -57,7 +68,8 @@ class LIRSStore(PolicyStore[K, V]):
         self._s_bytes = 0
         self.lir_bytes = 0
         self.hir_bytes = 0
-        self._protect: object = MISSING
+        self._requested: object = MISSING  # the HIR block whose hit is being served
+        self._uncounted: dict[K, int] = {}  # cached blocks left out of ``used`` -> size
         self._internal = False
         self._returning: int | None = None  # stored size of a returning non-resident block
 
@@ -92,12 +104,20 @@ class LIRSStore(PolicyStore[K, V]):
             if not self._resident[bottom]:
                 self._nonresident.pop(bottom, None)
             self._s_drop(bottom)
+            self._forget_uncounted(bottom)
+
+    def _forget_uncounted(self, key: K) -> None:
+        """S dropped ``key``: if it was a cached block left out of ``used``, it leaves now."""
+        size = self._uncounted.pop(key, None)
+        if size is not None:
+            self.used += size
+            self._drop_resident(key)
 
     def _evict_hir(self) -> bool:
-        """Evict Q's least recent block; False if only the block being requested is left."""
+        """Evict Q's least recent block; False if (strict) only the requested block is left."""
         q = self._q
         key = next(iter(q))
-        if key == self._protect:
+        if self.strict and key == self._requested:
             if len(q) == 1:
                 return False
             it = iter(q)
@@ -106,6 +126,10 @@ class LIRSStore(PolicyStore[K, V]):
         size = self._size(key)
         del q[key]
         self.hir_bytes -= size
+        if key == self._requested:  # stays cached, held in S, not counted (libCacheSim)
+            self._uncounted[key] = size
+            self.used -= size
+            return True
         if key in self._s:
             self._resident[key] = False
             self._nonresident[key] = None
@@ -119,6 +143,7 @@ class LIRSStore(PolicyStore[K, V]):
             if not self._resident[key]:
                 self._nonresident.pop(key, None)
             self._s_drop(key)
+            self._forget_uncounted(key)
             self._prune()
             return
         self.lir_bytes -= size
@@ -158,13 +183,16 @@ class LIRSStore(PolicyStore[K, V]):
                 self._evict_lir()
             self._lir[key] = True
             self.lir_bytes += size
+            uncounted = self._uncounted.pop(key, None)
+            if uncounted is not None:
+                self.used += uncounted
         else:
-            self._protect = key
+            self._requested = key
             try:
                 while self.lir_bytes + size > self.lir_limit and self._s:
                     self._evict_lir()
             finally:
-                self._protect = MISSING
+                self._requested = MISSING
             self._s_push(key, size, lir=False)
         self._limit_stack()
 
@@ -213,6 +241,9 @@ class LIRSStore(PolicyStore[K, V]):
         if self._internal:
             return
         size = self._size(key)
+        uncounted = self._uncounted.pop(key, None)
+        if uncounted is not None:  # base ``_remove`` subtracts it
+            self.used += uncounted
         if key in self._s:
             if self._lir[key]:
                 self.lir_bytes -= size

@@ -11,6 +11,7 @@ from cachesim.providers.upstash import UpstashProvider
 if TYPE_CHECKING:
     from cachesim.providers.memcached import MemcachedProvider
     from cachesim.providers.sqlite import SQLiteProvider
+    from cachesim.providers.tiered import TieredProvider
 
 __all__ = [
     "CAPABILITY_VOCABULARY_VERSION",
@@ -21,6 +22,7 @@ __all__ = [
     "Provider",
     "RedisProvider",
     "SQLiteProvider",
+    "TieredProvider",
     "UpstashProvider",
 ]
 
@@ -28,6 +30,7 @@ __all__ = [
 _LAZY = {
     "MemcachedProvider": "cachesim.providers.memcached",
     "SQLiteProvider": "cachesim.providers.sqlite",
+    "TieredProvider": "cachesim.providers.tiered",
 }
 
 

@@ -76,6 +76,9 @@ class RedisProvider(RedisCommandProvider):
             )
         options: dict[str, Any] = {
             "decode_responses": True,
+            # Bytes another application stored that are not UTF-8 come back as text the
+            # codec refuses (a counted miss), instead of an error blamed on the server.
+            "encoding_errors": "surrogateescape",
             "socket_connect_timeout": connect_timeout,
             "socket_timeout": socket_timeout,
         }
@@ -97,7 +100,9 @@ class RedisProvider(RedisCommandProvider):
         import fakeredis
 
         client = fakeredis.FakeAsyncRedis(
-            server=server or fakeredis.FakeServer(), decode_responses=True
+            server=server or fakeredis.FakeServer(),
+            decode_responses=True,
+            encoding_errors="surrogateescape",
         )
         provider = cls(client, owns_client=True, label="fakeredis")
         provider.name = "fakeredis"

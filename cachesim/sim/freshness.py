@@ -395,8 +395,8 @@ class FreshnessResult:
     background_refreshes: int
     early_recomputes: int
     fail_safe_activations: int
-    soft_timeouts: int
-    hard_timeouts: int
+    soft_timeouts: int | None
+    hard_timeouts: int | None
     lock_waits: int
     lock_timeouts: int
     stampede_max: int
@@ -540,7 +540,7 @@ class _Entry:
 
 
 class _Read:
-    __slots__ = ("arrive", "done", "flight", "i", "key", "proc")
+    __slots__ = ("arrive", "done", "fallback", "flight", "i", "key", "proc")
 
     def __init__(self, i: int, key: int, proc: int, arrive: float) -> None:
         self.i = i
@@ -549,6 +549,7 @@ class _Read:
         self.arrive = arrive
         self.done = False
         self.flight: _Flight | None = None
+        self.fallback: _Entry | None = None  # the fail-safe value this read saw, if any
 
 
 class _Flight:
@@ -559,6 +560,7 @@ class _Flight:
         "background",
         "called",
         "created",
+        "fallback",
         "key",
         "owner",
         "proc",
@@ -574,6 +576,7 @@ class _Flight:
         self.attempt = 0  # poll count while waiting for a distributed lock
         self.called = False  # whether it called the origin (not only waited on a lock)
         self.background = owner is None  # counted as a background refresh
+        self.fallback = None if owner is None else owner.fallback
 
     def add(self, read: _Read) -> None:
         self.waiters.append(read)
@@ -701,10 +704,6 @@ class _Engine:
             return None
         return e
 
-    def fallback(self, key: int) -> _Entry | None:
-        """The last good value a failed or timed-out read may get (fail-safe only)."""
-        return self.entry(key) if self.fail_safe else None
-
     # -- reads ---------------------------------------------------------------------
     def read(self, read: _Read) -> None:
         now = self.now
@@ -733,6 +732,9 @@ class _Engine:
                 self.answer(read, STALE, e)
                 self.refresh(read.key, read.proc, early=False)
                 return
+        # Past grace (and not throttled): wait for the origin.  An entry still kept here
+        # is in the fail-safe window: the value this read falls back on.
+        read.fallback = e if self.fail_safe else None
         flight = self.flights.get((read.key, read.proc)) if self.mode != "none" else None
         if flight is None:
             self.fly(read.key, read.proc, read)
@@ -745,7 +747,7 @@ class _Engine:
         o = self.o
         if o is None or read.done:
             return
-        if o.soft_timeout is not None and self.fallback(read.key) is not None:
+        if o.soft_timeout is not None and read.fallback is not None:
             self.at(self.now + o.soft_timeout, _SOFT, read)
         if o.hard_timeout is not None:
             self.at(self.now + o.hard_timeout, _HARD, read)
@@ -811,12 +813,11 @@ class _Engine:
         deadline = flight.created + self.o.effective_lock_wait
         if self.now >= deadline:  # waited long enough: stop waiting
             self.lock_timeout_times.append(self.now)
-            stale = self.fallback(flight.key)
-            if stale is not None:
+            if flight.fallback is not None:  # serve the fail-safe value instead
                 self.finish(flight)
                 for read in flight.waiters:
                     if not read.done:
-                        self.settle(read, stale)
+                        self.settle(read, flight.fallback)
             else:
                 self.call(flight)
             return
@@ -847,19 +848,21 @@ class _Engine:
             else:
                 self.land(flight, self.write(key, duration))
             return
-        # The origin failed.  Readers still waiting get the last good value if fail-safe
-        # kept one (the key then serves it for the throttle); otherwise the error.  A
-        # failed background refresh with nobody waiting leaves the entry as it was.  No
-        # background refresh of the key starts in this process for refresh_backoff.
+        # The origin failed.  A load started by a read with a fail-safe value activates
+        # fail-safe: that value is served without calling the origin for the throttle
+        # (even if every reader already left on a timeout).  Each reader still waiting
+        # gets the fail-safe value it saw, or the error.  A failed background refresh
+        # leaves the entry as it was.  No background refresh of the key starts in this
+        # process for refresh_backoff.
         self.finish(flight)
         self.backoff[(key, flight.proc)] = self.now + self.refresh_backoff
-        waiting = [read for read in flight.waiters if not read.done]
-        e = self.fallback(key) if waiting else None
-        if e is not None:
+        if flight.fallback is not None:
             self.activations.append(self.now)
-            e.retry_at = max(e.retry_at, self.now + self.throttle)
-        for read in waiting:
-            self.settle(read, e)
+            e = flight.fallback
+            e.retry_at = max(e.retry_at, min(self.now + self.throttle, e.kept_until))
+        for read in flight.waiters:
+            if not read.done:
+                self.settle(read, read.fallback)
 
     def write(self, key: int, duration: float) -> _Entry:
         o = self.o
@@ -898,7 +901,7 @@ class _Engine:
     def timeout(self, read: _Read, *, hard: bool) -> None:
         if read.done:
             return
-        e = self.fallback(read.key)
+        e = read.fallback
         if hard:
             self.hard.append(self.now)
         elif e is not None:

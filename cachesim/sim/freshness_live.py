@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import inspect
 import math
 import selectors
 from typing import Any, Final
@@ -36,9 +37,11 @@ from cachesim.errors import ConfigurationError
 from cachesim.providers.memory import MemoryProvider
 from cachesim.sim.freshness import (
     ERROR,
+    FALLBACK,
     FILL,
     FRESH,
     JOINED,
+    STALE,
     FreshnessOptions,
     FreshnessResult,
     SlowOrigin,
@@ -53,6 +56,14 @@ from cachesim.sim.workload import Workload
 __all__ = ["OriginError", "VirtualTimeLoop", "replay_freshness_live"]
 
 _MISS: Final = object()
+#: The freshness counters of ``CacheStats`` a live replay reports (whole run).
+COUNTERS: Final = (
+    "background_refreshes",
+    "early_recomputes",
+    "fail_safe_activations",
+    "lock_waits",
+    "lock_timeouts",
+)
 _current: contextvars.ContextVar[int] = contextvars.ContextVar("cachesim_fresh_read", default=-1)
 
 
@@ -98,11 +109,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self.clock.now()
 
 
-def _plain(options: FreshnessOptions | None) -> None:
-    """Refuse options the plain ``Cache.get_or_set`` does not implement."""
+def supports_options() -> bool:
+    """Whether this ``Cache.get_or_set`` takes ``options=`` (freshness options)."""
+    return "options" in inspect.signature(Cache.get_or_set).parameters
+
+
+def _check_live(options: FreshnessOptions | None) -> None:
+    """Refuse what the live replay cannot reproduce read by read, saying why."""
     if options is None or options.plain:
         return
-    unsupported = [
+    wanted = [
         name
         for name, value in (
             ("jitter", options.jitter),
@@ -116,11 +132,41 @@ def _plain(options: FreshnessOptions | None) -> None:
         if value
     ]
     if options.lock_mode == "distributed":
-        unsupported.append("lock='distributed'")
-    raise ConfigurationError(
-        "live replay drives Cache.get_or_set with a TTL and its per-process single flight "
-        f"(lock 'local' or 'none'); it cannot replay {', '.join(unsupported)}: predict "
-        "those with simulate_freshness()"
+        wanted.append("lock='distributed'")
+    if not supports_options():
+        raise ConfigurationError(
+            "live replay drives Cache.get_or_set with a TTL and its per-process single flight "
+            f"(lock 'local' or 'none'); this Cache takes no options, so it cannot replay "
+            f"{', '.join(wanted)}: predict those with simulate_freshness()"
+        )
+    random_or_lock = [
+        name
+        for name in ("jitter", "xfetch_beta", "lock='distributed'")
+        if name.split("=")[0] in [w.split("=")[0] for w in wanted]
+    ]
+    if random_or_lock or options.lock_mode == "none":
+        raise ConfigurationError(
+            "live replay reproduces grace, fail_safe, eager_refresh and the factory timeouts "
+            "read by read; jitter and xfetch_beta draw from the cache's own random generator "
+            "and the distributed lock polls with random jitter, and lock='none' has no "
+            f"options path ({', '.join(random_or_lock) or 'lock=none'} asked): compare those "
+            "with simulate_freshness() statistically"
+        )
+
+
+def _entry_options(options: FreshnessOptions) -> Any:
+    """The cache layer's ``EntryOptions`` for ``options`` (only called when it exists)."""
+    import cachesim
+
+    entry_options = cachesim.EntryOptions  # type: ignore[attr-defined,unused-ignore]
+    return entry_options(
+        ttl=options.ttl,
+        grace=options.grace,
+        fail_safe=options.fail_safe,
+        fail_safe_throttle=options.fail_safe_throttle,
+        eager_refresh=options.eager_refresh,
+        soft_timeout=options.soft_timeout,
+        hard_timeout=options.hard_timeout,
     )
 
 
@@ -151,13 +197,14 @@ async def _replay(
         concurrency = inflight.get(key, 0) + 1
         inflight[key] = concurrency
         calls.append((start, concurrency, ok))
+        call_id = len(calls) - 1
         try:
             await asyncio.sleep(duration)
         finally:
             inflight[key] -= 1
         if not ok:
             raise OriginError(f"origin call {count} for key {key} failed")
-        return {"t": loop.time()}
+        return {"t": loop.time(), "c": call_id}
 
     def listener(event: CacheEvent) -> None:
         i = _current.get()
@@ -166,15 +213,50 @@ async def _replay(
 
     provider = MemoryProvider(clock=clock, sweep_interval=None)
     caches: list[Cache] = []
+    fresh_path = options is not None and not options.plain
     if options is not None:
+        extra = {"options": _entry_options(options)} if fresh_path else {}
         for _ in range(processes):
-            cache = Cache(provider, namespace="fresh", clock=clock, default_ttl=options.ttl)
+            cache = Cache(
+                provider, namespace="fresh", clock=clock, default_ttl=options.ttl, **extra
+            )
             cache.subscribe(listener)
             await cache.initialize()
             caches.append(cache)
     local = options is not None and options.lock_mode == "local"
 
+    async def read_with_options(i: int) -> None:
+        """A read through the freshness path, classified by what it got and when."""
+        assert options is not None
+        key = int(keys[i])
+        mine: list[int] = []
+
+        async def factory() -> dict[str, float]:
+            value = await call_origin(key)
+            mine.append(int(value["c"]))
+            return value
+
+        start = loop.time()
+        try:
+            value = await caches[i % processes].get_or_set(f"k{key}", factory)
+        except Exception:  # the origin's error or the hard timeout reaches the reader
+            outcomes[i] = ERROR
+        else:
+            now = loop.time()
+            ages[i] = now - float(value["t"])
+            stale = ages[i] >= options.ttl - 1e-9
+            if now == start:  # answered without waiting
+                outcomes[i] = STALE if stale else FRESH
+            elif stale:
+                outcomes[i] = FALLBACK
+            else:
+                outcomes[i] = FILL if int(value["c"]) in mine else JOINED
+        latencies[i] = loop.time() - float(times[i])
+
     async def read(i: int) -> None:
+        if fresh_path:
+            await read_with_options(i)
+            return
         key = int(keys[i])
         called = False
 
@@ -226,10 +308,20 @@ async def _replay(
         await asyncio.gather(*tasks)
     else:
         await asyncio.gather(*(client() for _ in range(clients)))
-    # Background work still running (none for plain options) finishes before we stop.
+    counters: dict[str, int] = {}
     for cache in caches:
+        stats = await cache.get_stats(count_keys=False)
+        for name in COUNTERS:
+            counters[name] = counters.get(name, 0) + int(getattr(stats, name, 0) or 0)
+    for cache in caches:  # background refreshes still running are cancelled here
         await cache.disconnect()
-    return {"outcomes": outcomes, "latencies": latencies, "ages": ages, "calls": calls}
+    return {
+        "outcomes": outcomes,
+        "latencies": latencies,
+        "ages": ages,
+        "calls": calls,
+        "counters": counters,
+    }
 
 
 def _run_in_loop(coro_factory: Any) -> Any:
@@ -259,7 +351,7 @@ def replay_freshness_live(
     event loop, e.g. a notebook), so it is a plain function.
     """
     resolved = _resolve(options)
-    _plain(resolved)
+    _check_live(resolved)
     origin = origin or SlowOrigin()
     keys, times = _columns(workload, limit)
     warm = _warmup(warmup, keys.size)
@@ -276,7 +368,7 @@ def replay_freshness_live(
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             out = pool.submit(_run_in_loop, job).result()
     label = name or (resolved.label if resolved is not None else "no cache")
-    return build_result(
+    result = build_result(
         name=label,
         options=resolved,
         engine="live",
@@ -296,3 +388,10 @@ def replay_freshness_live(
         lock_waits=(),
         lock_timeouts=(),
     )
+    if resolved is not None and not resolved.plain:
+        # The cache's own counters (whole run, warm-up included); it does not count
+        # soft and hard timeouts apart, so those stay unknown.
+        for counter, value in out["counters"].items():
+            setattr(result, counter, value)
+        result.soft_timeouts = result.hard_timeouts = None
+    return result

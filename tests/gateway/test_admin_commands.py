@@ -165,8 +165,6 @@ def test_refused_commands_never_reach_the_server(own_server: str) -> None:
 
 @pytest.mark.parametrize("command", ALLOWED, ids=_name)
 def test_database_commands_run_over_http(admin_gateway: Gateway, command: list[str]) -> None:
-    if command[0] in ("EVAL", "SCRIPT") and admin_gateway.backend == "fakeredis":
-        pytest.importorskip("lupa", reason="fakeredis runs Lua only with lupa")
     args = [part.replace("{p}", "adm:") for part in command]
     _post(admin_gateway, "/", ["SET", "adm:k", "v"])
     response = _post(admin_gateway, "/", args)

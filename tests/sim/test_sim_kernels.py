@@ -89,6 +89,22 @@ def test_kernel_equals_store(policy: str) -> None:
             assert fast.windows["hits"].equals(slow.windows["hits"]), where  # every request
 
 
+@pytest.mark.parametrize(
+    ("policy", "options"),
+    [("lirs", {"strict": True}), ("slru", {"segments": (1, 4)}), ("2q", {"in_ratio": 0.1})],
+)
+def test_kernel_equals_store_with_options(policy: str, options: dict[str, Any]) -> None:
+    w = _mixed(4)
+    for unit, capacity, ttl in CONFIGS:
+        common: dict[str, Any] = {"unit": unit, "warmup": 300, "window": 1, **options}
+        fast = simulate(w, capacity, policy, ttl, engine="numba", **common)
+        slow = simulate(w, capacity, policy, ttl, engine="python", **common)
+        where = (policy, options, unit, capacity, ttl)
+        assert _counts(fast) == _counts(slow), where
+        assert fast.windows is not None and slow.windows is not None
+        assert fast.windows["hits"].equals(slow.windows["hits"]), where
+
+
 def test_the_policies_without_a_kernel_are_the_listed_ones() -> None:
     missing = {p for p in [*POLICIES, *OFFLINE] if not kernels.has_kernel(p)}
     assert missing == WITHOUT_KERNEL

@@ -152,6 +152,16 @@ def test_soft_timeout_answers_stale_and_lets_the_call_finish() -> None:
     assert r.origin_calls == 2
 
 
+def test_a_load_that_fails_after_a_soft_timeout_still_throttles() -> None:
+    # 21: the call 21..22 fails; the reader left at 21.2 with the fail-safe value.  The
+    # failure still activates fail-safe: 23 is served stale without a call (retry at 27).
+    opts = FreshnessOptions(ttl=10, fail_safe=100, fail_safe_throttle=5, soft_timeout=0.2)
+    r = run([0, 21, 23, 28], opts, origin=FAILING)
+    assert outcomes(r) == ["fill", "fallback", "stale", "fallback"]
+    assert r.fail_safe_activations == 2 and r.origin_calls == 3
+    assert r.soft_timeouts == 2
+
+
 def test_soft_timeout_counts_every_reader_that_gets_the_stale_value() -> None:
     # 21 and 21.1 wait for the same call (21..22): each gets the fallback at its own 0.2 s.
     opts = FreshnessOptions(ttl=10, fail_safe=100, soft_timeout=0.2)

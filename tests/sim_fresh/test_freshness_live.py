@@ -23,7 +23,11 @@ from cachesim.sim.freshness import (
     SlowOrigin,
     simulate_freshness,
 )
-from cachesim.sim.freshness_live import VirtualTimeLoop, replay_freshness_live
+from cachesim.sim.freshness_live import (
+    VirtualTimeLoop,
+    replay_freshness_live,
+    supports_options,
+)
 from cachesim.sim.models import LatencyModel
 from cachesim.sim.workload import Workload, with_rate, zipf
 
@@ -95,16 +99,55 @@ def test_single_flight_of_the_real_cache_shows_in_the_counts(hot_keys: Workload)
     assert local.stampede_max == 1 < none.stampede_max
 
 
+WITH_OPTIONS = [
+    FreshnessOptions(ttl=2.0, grace=3.0),
+    FreshnessOptions(ttl=2.0, fail_safe=20.0, fail_safe_throttle=1.0),
+    FreshnessOptions(ttl=2.0, fail_safe=20.0, soft_timeout=0.05, hard_timeout=0.3),
+    FreshnessOptions(ttl=2.0, hard_timeout=0.2),
+    FreshnessOptions(ttl=2.0, eager_refresh=0.7),
+    FreshnessOptions(
+        ttl=2.0, grace=3.0, fail_safe=20.0, eager_refresh=0.7, soft_timeout=0.05, hard_timeout=0.3
+    ),
+]
+
+
+@pytest.mark.skipif(
+    not supports_options(), reason="this Cache.get_or_set takes no options= (freshness options)"
+)
+@pytest.mark.parametrize("options", WITH_OPTIONS, ids=lambda o: o.label)
+@pytest.mark.parametrize("clients", [None, 16], ids=["open", "16-clients"])
+def test_live_replay_with_options_agrees(
+    hot_keys: Workload, options: FreshnessOptions, clients: int | None
+) -> None:
+    # One process: every option that draws no random number replays read by read.
+    virtual = simulate_freshness(hot_keys, options, origin=ORIGIN, clients=clients)
+    live = replay_freshness_live(hot_keys, options, origin=ORIGIN, clients=clients)
+    assert_agree(virtual, live)
+    assert virtual.stale_served == live.stale_served
+    assert (virtual.stale_served > 0) == bool(options.grace or options.fail_safe)
+    for counter in ("background_refreshes", "early_recomputes", "fail_safe_activations"):
+        assert getattr(live, counter) == getattr(virtual, counter), f"{counter} must agree"
+
+
+@pytest.mark.skipif(supports_options(), reason="this Cache takes freshness options")
+@pytest.mark.parametrize("options", WITH_OPTIONS, ids=lambda o: o.label)
+def test_live_replay_refuses_options_the_cache_cannot_run(
+    hot_keys: Workload, options: FreshnessOptions
+) -> None:
+    with pytest.raises(ConfigurationError, match="simulate_freshness"):
+        replay_freshness_live(hot_keys, options, origin=ORIGIN)
+
+
 @pytest.mark.parametrize(
     "options",
     [
-        FreshnessOptions(ttl=2.0, grace=5.0),
-        FreshnessOptions(ttl=2.0, fail_safe=30.0),
-        FreshnessOptions(ttl=2.0, eager_refresh=0.5),
+        FreshnessOptions(ttl=2.0, jitter=0.1),
+        FreshnessOptions(ttl=2.0, xfetch_beta=1.0),
         FreshnessOptions(ttl=2.0, lock="distributed"),
     ],
+    ids=["jitter", "xfetch", "distributed"],
 )
-def test_live_replay_refuses_options_the_cache_cannot_run(
+def test_live_replay_refuses_random_draws_it_cannot_reproduce(
     hot_keys: Workload, options: FreshnessOptions
 ) -> None:
     with pytest.raises(ConfigurationError, match="simulate_freshness"):

@@ -93,7 +93,7 @@ async def test_instances_share_ttls_and_bulk_writes(ctx: ContractContext) -> Non
         f"a second instance read {seen} of a set_many through the first"
     )
     await ctx.after_expiry(mark, unit)
-    for name, cache in (("first", first), ("second", second)):
+    for name, cache in (("second", second), ("first", first)):  # the writer's last
         left = await cache.get_many(["a", "b", "forever"])
         assert left == {"forever": 3}, (
             f"after the set_many TTL the {name} instance read {left}, expected only "

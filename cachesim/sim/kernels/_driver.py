@@ -29,7 +29,8 @@ the last array of its ``STATE`` an eviction buffer (``evicted_buffer()``): a
 hook takes the entry out of its own lists and calls ``evict_later(buf, k)``;
 after every hook the loop removes the buffered entries from the cache and
 counts them as evictions, as :meth:`cachesim.policies.base.EntryStore` counts
-the stores' ``_evict_now``.
+the stores' ``_evict_now``.  ``adjust_used(buf, delta)`` changes the used
+size without removing anything (a store that adjusts its ``used``).
 
 Admission filter hooks (``fs``: its state): ``record(fs, k, s)`` on every read
 (``s``: the cached size, 1 if absent, as the stores report it),
@@ -48,7 +49,15 @@ import numpy as np
 
 from cachesim.sim._kernels import HAVE_NUMBA
 
-__all__ = ["NEVER", "N_COUNTERS", "build_replay", "evict_later", "evicted_buffer", "jit"]
+__all__ = [
+    "NEVER",
+    "N_COUNTERS",
+    "adjust_used",
+    "build_replay",
+    "evict_later",
+    "evicted_buffer",
+    "jit",
+]
 
 #: ``nu`` of an entry that will not be read again while it is live.
 NEVER = 1 << 62
@@ -231,7 +240,16 @@ def evict_later(buf: Any, k: int) -> None:
     """Record that a hook evicted key ``k`` (already out of the policy's own lists)."""
     n = buf[0] + 1
     buf[0] = n
-    buf[n] = k
+    buf[n + 1] = k
+
+
+@jit
+def adjust_used(buf: Any, delta: int) -> None:
+    """Record that the cache's used size changes by ``delta`` for an entry that stays.
+
+    LIRS keeps a block cached but uncounted for a while, as libCacheSim does.
+    """
+    buf[1] += delta
 
 
 @jit
@@ -250,7 +268,9 @@ def drain_last(
     """Remove the entries buffered by ``evict_later`` (``ps[-1]``) from the cache."""
     buf = ps[-1]
     n = buf[0]
-    for i in range(1, n + 1):
+    used += buf[1]
+    buf[1] = 0
+    for i in range(2, n + 2):
         v = buf[i]
         present[v] = 0
         used -= osize[v]
@@ -265,7 +285,7 @@ def evicted_buffer() -> Any:
     """The ``STATE`` entry of a policy that evicts from its hooks (it must come last)."""
     from cachesim.sim.kernels._state import Array
 
-    return Array("evicted", np.int64, 0, extra=1)
+    return Array("evicted", np.int64, 0, extra=2)
 
 
 @jit
@@ -351,6 +371,11 @@ def _replay(
             if present[k]:
                 if has_exp and expire[k] <= now:  # lazily expired: remove, then miss
                     _p_remove(ps, osize, k)
+                    used, count, hn, ne = _p_drain(
+                        ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                    )
+                    if counted:
+                        evictions += ne
                     present[k] = 0
                     used -= osize[k]
                     count -= 1
@@ -388,6 +413,11 @@ def _replay(
                 flags[j] = 2
             if present[k]:
                 _p_remove(ps, osize, k)
+                used, count, hn, ne = _p_drain(
+                    ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                )
+                if counted:
+                    evictions += ne
                 present[k] = 0
                 used -= osize[k]
                 count -= 1
@@ -410,6 +440,11 @@ def _replay(
         if present[k]:
             if has_exp and expire[k] <= now:  # gone already: store a new entry
                 _p_remove(ps, osize, k)
+                used, count, hn, ne = _p_drain(
+                    ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                )
+                if counted:
+                    evictions += ne
                 present[k] = 0
                 used -= osize[k]
                 count -= 1
@@ -432,6 +467,11 @@ def _replay(
                 continue
             else:  # replaced by an entry of another size
                 _p_remove(ps, osize, k)
+                used, count, hn, ne = _p_drain(
+                    ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                )
+                if counted:
+                    evictions += ne
                 present[k] = 0
                 used -= osize[k]
                 count -= 1
@@ -453,6 +493,11 @@ def _replay(
             while hn > 0 and ht[0] <= now:  # purge expired entries, earliest first
                 v = hk[0]
                 _p_remove(ps, osize, v)
+                used, count, hn, ne = _p_drain(
+                    ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                )
+                if counted:
+                    evictions += ne
                 present[v] = 0
                 used -= osize[v]
                 count -= 1
@@ -468,6 +513,11 @@ def _replay(
                         evictions += 1
                     break
                 _p_remove(ps, osize, v)
+                used, count, hn, ne = _p_drain(
+                    ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
+                )
+                if counted:
+                    evictions += ne
                 present[v] = 0
                 used -= osize[v]
                 count -= 1

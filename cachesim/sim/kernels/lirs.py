@@ -5,8 +5,9 @@ sit in several at once: the stack S (slot 0 of ``q``, bottom = oldest; its
 ``USED`` is the stack's total size), the list Q of resident HIR blocks (slot
 4; ``USED`` is the HIR bytes) and the non-resident blocks of S (slot 8).
 ``fl[k]`` holds a block's flags.  The policy keeps its own count of the
-cache's used size (its ``_admit`` reserves room against it) and evicts
-through the eviction buffer where the store calls ``_drop_resident``.
+cache's used size (its ``_admit`` reserves room against it), evicts through
+the eviction buffer where the store calls ``_drop_resident`` and adjusts the
+loop's used size where the store leaves a block uncounted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cachesim.sim.kernels._driver import evict_later, evicted_buffer, jit
+from cachesim.sim.kernels._driver import adjust_used, evict_later, evicted_buffer, jit
 from cachesim.sim.kernels._state import Array
 from cachesim.sim.kernels.lists import (
     COUNT,
@@ -39,14 +40,15 @@ STATE = (
     Array("fl", np.uint8, 0),
     Array("ssize", np.int64, 0),  # size recorded in S
     Array("q", np.int64, -1, per_key=False, length=12),
-    # HIR limit, LIR limit, stack limit, LIR bytes, protected key, used, capacity (-1: none)
-    Array("conf", np.int64, 0, per_key=False, length=7),
+    # HIR limit, LIR limit, stack limit, LIR bytes, requested key, used, capacity (-1: none),
+    # strict
+    Array("conf", np.int64, 0, per_key=False, length=8),
     evicted_buffer(),
 )
 
 _S, _Q, _NR = 0, 4, 8
-IN_S, LIR, RES, IN_Q, IN_NR, CACHED = 1, 2, 4, 8, 16, 32
-_HIR_LIM, _LIR_LIM, _STACK_LIM, _LIR_BYTES, _PROTECT, _USED, _CAP = range(7)
+IN_S, LIR, RES, IN_Q, IN_NR, CACHED, UNCOUNTED = 1, 2, 4, 8, 16, 32, 64
+_HIR_LIM, _LIR_LIM, _STACK_LIM, _LIR_BYTES, _REQUESTED, _USED, _CAP, _STRICT = range(8)
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -61,6 +63,7 @@ def setup(state: dict[str, np.ndarray], store: Any) -> None:
         -1,
         0,
         -1 if store.capacity is None else store.capacity,
+        int(store.strict),
     )
 
 
@@ -112,7 +115,7 @@ def _drop_resident(ps: Any, osize: Any, k: int) -> None:
 
 
 @jit
-def _prune(ps: Any) -> None:
+def _prune(ps: Any, osize: Any) -> None:
     fl, q = ps[6], ps[8]
     while q[_S + COUNT] > 1:
         b = q[_S + OLDEST]
@@ -121,17 +124,34 @@ def _prune(ps: Any) -> None:
         if not fl[b] & RES:
             _nr_pop(ps, b)
         _s_drop(ps, b)
+        _forget_uncounted(ps, osize, b)
+
+
+@jit
+def _forget_uncounted(ps: Any, osize: Any, k: int) -> None:
+    # S dropped k: if it was a cached block left out of the used size, it leaves now
+    fl, conf = ps[6], ps[9]
+    if fl[k] & UNCOUNTED:
+        fl[k] &= ~UNCOUNTED
+        conf[_USED] += osize[k]
+        adjust_used(ps[10], osize[k])
+        _drop_resident(ps, osize, k)
 
 
 @jit
 def _evict_hir(ps: Any, osize: Any) -> bool:
     qn, no, nn, fl, q, conf = ps[3], ps[4], ps[5], ps[6], ps[8], ps[9]
     k = q[_Q + OLDEST]
-    if k == conf[_PROTECT]:
+    if conf[_STRICT] and k == conf[_REQUESTED]:
         if q[_Q + COUNT] == 1:
             return False
         k = qn[k]
     _q_del(ps, k, osize[k])
+    if k == conf[_REQUESTED]:  # stays cached, held in S, not counted (libCacheSim)
+        fl[k] |= UNCOUNTED
+        conf[_USED] -= osize[k]
+        adjust_used(ps[10], -osize[k])
+        return True
     if fl[k] & IN_S:
         fl[k] &= ~RES
         if not fl[k] & IN_NR:
@@ -150,7 +170,8 @@ def _evict_lir(ps: Any, osize: Any) -> None:
         if not fl[k] & RES:
             _nr_pop(ps, k)
         _s_drop(ps, k)
-        _prune(ps)
+        _forget_uncounted(ps, osize, k)
+        _prune(ps, osize)
         return
     conf[_LIR_BYTES] -= size
     _s_drop(ps, k)
@@ -163,7 +184,7 @@ def _evict_lir(ps: Any, osize: Any) -> None:
             _q_add(ps, k, size)
     elif fl[k] & CACHED and not fl[k] & IN_Q:
         _drop_resident(ps, osize, k)
-    _prune(ps)
+    _prune(ps, osize)
 
 
 @jit
@@ -186,7 +207,7 @@ def hit(ps: Any, osize: Any, k: int, nu: int) -> None:
         q_move_to_newest(qo, qn, q, _Q, k)
     size = osize[k]
     if in_s and fl[k] & LIR:
-        _prune(ps)
+        _prune(ps, osize)
     elif in_s:
         if in_q:
             _q_del(ps, k, size)
@@ -194,11 +215,15 @@ def hit(ps: Any, osize: Any, k: int, nu: int) -> None:
             _evict_lir(ps, osize)
         fl[k] |= LIR
         conf[_LIR_BYTES] += size
+        if fl[k] & UNCOUNTED:
+            fl[k] &= ~UNCOUNTED
+            conf[_USED] += size
+            adjust_used(ps[10], size)
     else:
-        conf[_PROTECT] = k
+        conf[_REQUESTED] = k
         while conf[_LIR_BYTES] + size > conf[_LIR_LIM] and q[_S + COUNT] > 0:
             _evict_lir(ps, osize)
-        conf[_PROTECT] = -1
+        conf[_REQUESTED] = -1
         _s_push(ps, k, size, False)
     _limit_stack(ps)
 
@@ -254,12 +279,16 @@ def remove(ps: Any, osize: Any, k: int) -> None:
     fl, conf = ps[6], ps[9]
     fl[k] &= ~CACHED
     size = osize[k]
+    if fl[k] & UNCOUNTED:  # the loop subtracts it
+        fl[k] &= ~UNCOUNTED
+        conf[_USED] += size
+        adjust_used(ps[10], size)
     conf[_USED] -= size
     if fl[k] & IN_S:
         if fl[k] & LIR:
             conf[_LIR_BYTES] -= size
             _s_drop(ps, k)
-            _prune(ps)
+            _prune(ps, osize)
             return
         _s_drop(ps, k)
     if fl[k] & IN_Q:

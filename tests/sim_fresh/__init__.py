@@ -1,0 +1,1 @@
+"""Tests of the freshness simulator: the virtual engine and its live replay."""
