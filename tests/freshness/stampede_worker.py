@@ -8,9 +8,8 @@ import os
 import time
 from typing import Any
 
-from cachesim import EntryOptions
+from cachesim import Cache, EntryOptions
 from cachesim.providers import RedisProvider, UpstashProvider
-from tests.freshness.support import FreshCache as Cache
 
 
 def build_provider(backend: dict[str, str]) -> Any:

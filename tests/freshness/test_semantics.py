@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from cachesim import EntryOptions, FactoryTimeoutError
+from cachesim import Cache, EntryOptions, FactoryTimeoutError
 from cachesim.clock import ManualClock
 from cachesim.envelope import decode_envelope
 from cachesim.providers import MemoryProvider
-from tests.freshness.support import Factory, FixedRandom, FreshCache, Switchable, settle
+from tests.freshness.support import Factory, FixedRandom, Switchable, settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,19 +27,19 @@ def memory(clock: ManualClock) -> MemoryProvider:
 
 
 @pytest.fixture
-async def cache(memory: MemoryProvider, clock: ManualClock) -> AsyncIterator[FreshCache]:
-    made = FreshCache(memory, namespace="app", clock=clock)
+async def cache(memory: MemoryProvider, clock: ManualClock) -> AsyncIterator[Cache]:
+    made = Cache(memory, namespace="app", clock=clock)
     async with made:
         yield made
 
 
-def counters(cache: FreshCache) -> dict[str, int]:
+def counters(cache: Cache) -> dict[str, int]:
     return cache.freshness.counters()
 
 
 # -- plain entries are untouched --------------------------------------------------------
 async def test_entries_without_options_keep_the_plain_stored_form(
-    cache: FreshCache, memory: MemoryProvider
+    cache: Cache, memory: MemoryProvider
 ) -> None:
     await cache.set("k", {"a": 1})
     await cache.get_or_set("g", lambda: [1, 2])
@@ -47,7 +47,7 @@ async def test_entries_without_options_keep_the_plain_stored_form(
     assert await memory.get("app:g") == "[1,2]"
 
 
-async def test_a_plain_entry_is_a_fresh_hit_for_get_or_set_with_options(cache: FreshCache) -> None:
+async def test_a_plain_entry_is_a_fresh_hit_for_get_or_set_with_options(cache: Cache) -> None:
     await cache.set("k", "old")
     factory = Factory("new")
     assert await cache.get_or_set("k", factory, options=EntryOptions(ttl=10, grace=5)) == "old"
@@ -55,7 +55,7 @@ async def test_a_plain_entry_is_a_fresh_hit_for_get_or_set_with_options(cache: F
 
 
 async def test_an_unknown_envelope_version_reads_as_a_miss(
-    cache: FreshCache, memory: MemoryProvider
+    cache: Cache, memory: MemoryProvider
 ) -> None:
     await memory.set("app:k", 'e9:{"future":true}\n"x"', None)
     assert await cache.get("k", "miss") == "miss"
@@ -63,7 +63,7 @@ async def test_an_unknown_envelope_version_reads_as_a_miss(
 
 
 # -- fresh / expiry ---------------------------------------------------------------------
-async def test_fresh_until_ttl_then_a_miss(cache: FreshCache, clock: ManualClock) -> None:
+async def test_fresh_until_ttl_then_a_miss(cache: Cache, clock: ManualClock) -> None:
     opts = EntryOptions(ttl=10)
     factory = Factory()
     assert await cache.get_or_set("k", factory, options=opts) == "value-1"
@@ -77,7 +77,7 @@ async def test_fresh_until_ttl_then_a_miss(cache: FreshCache, clock: ManualClock
 
 
 async def test_envelope_records_write_time_expiry_and_keep_until(
-    cache: FreshCache, memory: MemoryProvider, clock: ManualClock
+    cache: Cache, memory: MemoryProvider, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, grace=5, fail_safe=60)
     await cache.get_or_set("k", Factory("v", clock=clock, advance=0.25), options=opts)
@@ -92,7 +92,7 @@ async def test_envelope_records_write_time_expiry_and_keep_until(
     assert memory.store.expires_at("app:k") == pytest.approx(1070.25), "physical TTL = keep"
 
 
-async def test_jitter_stretches_the_duration(cache: FreshCache, memory: MemoryProvider) -> None:
+async def test_jitter_stretches_the_duration(cache: Cache, memory: MemoryProvider) -> None:
     cache.freshness.rng = FixedRandom(0.5)
     await cache.set("k", 1, options=EntryOptions(ttl=100, jitter=0.2))
     envelope = decode_envelope(await memory.get("app:k") or "")
@@ -101,7 +101,7 @@ async def test_jitter_stretches_the_duration(cache: FreshCache, memory: MemoryPr
 
 # -- grace (stale-while-revalidate) -----------------------------------------------------
 async def test_grace_serves_stale_at_once_and_refreshes_once_in_background(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, grace=30)
     await cache.get_or_set("k", Factory("old"), options=opts)
@@ -124,7 +124,7 @@ async def test_grace_serves_stale_at_once_and_refreshes_once_in_background(
 
 
 async def test_after_grace_the_reader_waits_for_the_factory(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, grace=30)
     await cache.get_or_set("k", Factory("old"), options=opts)
@@ -133,7 +133,7 @@ async def test_after_grace_the_reader_waits_for_the_factory(
     assert counters(cache)["stale_served"] == 0
 
 
-async def test_plain_get_never_sees_a_stale_value(cache: FreshCache, clock: ManualClock) -> None:
+async def test_plain_get_never_sees_a_stale_value(cache: Cache, clock: ManualClock) -> None:
     await cache.get_or_set("k", Factory("old"), options=EntryOptions(ttl=10, grace=30))
     clock.advance(11)
     assert await cache.get("k", "miss") == "miss"
@@ -142,7 +142,7 @@ async def test_plain_get_never_sees_a_stale_value(cache: FreshCache, clock: Manu
 
 
 async def test_a_failing_background_refresh_keeps_the_entry(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, grace=30)
     await cache.get_or_set("k", Factory("old"), options=opts)
@@ -158,7 +158,7 @@ async def test_a_failing_background_refresh_keeps_the_entry(
 
 # -- fail-safe --------------------------------------------------------------------------
 async def test_fail_safe_serves_the_last_good_value_and_throttles(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, fail_safe=100, fail_safe_throttle=20)
     await cache.get_or_set("k", Factory("good"), options=opts)
@@ -179,9 +179,7 @@ async def test_fail_safe_serves_the_last_good_value_and_throttles(
     assert await cache.get_or_set("k", working, options=opts) == "fresh"
 
 
-async def test_fail_safe_never_serves_past_its_maximum(
-    cache: FreshCache, clock: ManualClock
-) -> None:
+async def test_fail_safe_never_serves_past_its_maximum(cache: Cache, clock: ManualClock) -> None:
     opts = EntryOptions(ttl=10, fail_safe=100, fail_safe_throttle=30)
     await cache.get_or_set("k", Factory("good"), options=opts)
     clock.advance(10 + 99)
@@ -192,7 +190,7 @@ async def test_fail_safe_never_serves_past_its_maximum(
 
 
 async def test_without_fail_safe_the_factory_error_reaches_the_caller(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10)
     await cache.get_or_set("k", Factory("good"), options=opts)
@@ -205,7 +203,7 @@ async def test_fail_safe_answers_from_the_process_copy_when_the_backend_is_down(
     memory: MemoryProvider, clock: ManualClock
 ) -> None:
     backend = Switchable(memory)
-    cache = FreshCache(backend, namespace="app", clock=clock, breaker_threshold=1000)
+    cache = Cache(backend, namespace="app", clock=clock, breaker_threshold=1000)
     opts = EntryOptions(ttl=10, fail_safe=60, fail_safe_throttle=5)
     await cache.get_or_set("k", Factory("good"), options=opts)
     backend.down = True
@@ -223,7 +221,7 @@ async def test_fail_safe_answers_from_the_process_copy_when_the_backend_is_down(
 
 # -- timeouts ---------------------------------------------------------------------------
 async def test_soft_timeout_serves_stale_and_stores_the_late_value(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, fail_safe=100, soft_timeout=0.01)
     await cache.get_or_set("k", Factory("old"), options=opts)
@@ -240,7 +238,7 @@ async def test_soft_timeout_serves_stale_and_stores_the_late_value(
     assert stats["stale_served"] == 1 and stats["background_refreshes"] == 1
 
 
-async def test_hard_timeout_without_stale_raises_and_still_stores(cache: FreshCache) -> None:
+async def test_hard_timeout_without_stale_raises_and_still_stores(cache: Cache) -> None:
     opts = EntryOptions(ttl=10, hard_timeout=0.01)
     gate = asyncio.Event()
     slow = Factory("late", gate=gate)
@@ -253,7 +251,7 @@ async def test_hard_timeout_without_stale_raises_and_still_stores(cache: FreshCa
     assert await cache.get("k") == "late", "the factory finished in the background"
 
 
-async def test_hard_timeout_with_stale_serves_it(cache: FreshCache, clock: ManualClock) -> None:
+async def test_hard_timeout_with_stale_serves_it(cache: Cache, clock: ManualClock) -> None:
     opts = EntryOptions(ttl=10, fail_safe=100, hard_timeout=0.01)
     await cache.get_or_set("k", Factory("old"), options=opts)
     clock.advance(11)
@@ -264,7 +262,7 @@ async def test_hard_timeout_with_stale_serves_it(cache: FreshCache, clock: Manua
 
 
 async def test_a_factory_timeout_error_is_a_failure_not_a_hard_timeout(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, hard_timeout=5)
     with pytest.raises(TimeoutError) as info:
@@ -274,7 +272,7 @@ async def test_a_factory_timeout_error_is_a_failure_not_a_hard_timeout(
 
 # -- early refresh ----------------------------------------------------------------------
 async def test_eager_refresh_starts_one_background_refresh_after_the_fraction(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, eager_refresh=0.8)
     await cache.get_or_set("k", Factory("old"), options=opts)
@@ -295,7 +293,7 @@ async def test_eager_refresh_starts_one_background_refresh_after_the_fraction(
 
 @pytest.mark.parametrize(("draw", "refreshes"), [(0.5, False), (0.999, True)])
 async def test_xfetch_uses_the_stored_recompute_time(
-    cache: FreshCache, clock: ManualClock, draw: float, refreshes: bool
+    cache: Cache, clock: ManualClock, draw: float, refreshes: bool
 ) -> None:
     # delta = 2 s, beta = 1, read 5 s before expiry: refresh iff -2*ln(U) >= 5, U = 1 - draw.
     opts = EntryOptions(ttl=20, xfetch_beta=1.0)
@@ -313,7 +311,7 @@ async def test_xfetch_uses_the_stored_recompute_time(
 
 # -- tags -------------------------------------------------------------------------------
 async def test_invalidate_tag_hides_entries_written_before_it(
-    cache: FreshCache, clock: ManualClock
+    cache: Cache, clock: ManualClock
 ) -> None:
     await cache.set("a", 1, tags=("user:1",))
     await cache.set("b", 2, tags=("user:1", "org:7"))
@@ -336,14 +334,14 @@ async def test_invalidate_tag_hides_entries_written_before_it(
 async def test_tagged_entries_never_outlive_their_markers(
     memory: MemoryProvider, clock: ManualClock
 ) -> None:
-    cache = FreshCache(memory, namespace="app", clock=clock, tag_ttl=100)
+    cache = Cache(memory, namespace="app", clock=clock, tag_ttl=100)
     await cache.set("k", 1, ttl=1000, tags=("t",))
     assert memory.store.expires_at("app:k") == pytest.approx(1100)
     await cache.invalidate_tag("t")
     assert memory.store.expires_at("app:__tag:t") == pytest.approx(1100)
 
 
-async def test_bad_tags_are_programmer_errors(cache: FreshCache) -> None:
+async def test_bad_tags_are_programmer_errors(cache: Cache) -> None:
     from cachesim import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="collection"):
@@ -356,7 +354,7 @@ async def test_bad_tags_are_programmer_errors(cache: FreshCache) -> None:
 async def test_distributed_lock_one_factory_call_across_caches(
     memory: MemoryProvider, clock: ManualClock
 ) -> None:
-    caches = [FreshCache(memory, namespace="app", clock=clock) for _ in range(4)]
+    caches = [Cache(memory, namespace="app", clock=clock) for _ in range(4)]
     opts = EntryOptions(ttl=60, lock="distributed")
     gate = asyncio.Event()
     factory = Factory("once", gate=gate)
@@ -374,7 +372,7 @@ async def test_distributed_lock_one_factory_call_across_caches(
 async def test_a_dead_holder_blocks_the_key_only_until_its_lock_expires(
     memory: MemoryProvider, clock: ManualClock
 ) -> None:
-    cache = FreshCache(memory, namespace="app", clock=clock)
+    cache = Cache(memory, namespace="app", clock=clock)
     opts = EntryOptions(ttl=60, lock="distributed", lock_ttl=5, lock_wait=600)
     await memory.set("app:__lock:k", "someone-who-died", 5)
     factory = Factory("filled")
@@ -390,7 +388,7 @@ async def test_a_dead_holder_blocks_the_key_only_until_its_lock_expires(
 async def test_a_lock_wait_gives_up_after_lock_wait(
     memory: MemoryProvider, clock: ManualClock
 ) -> None:
-    cache = FreshCache(memory, namespace="app", clock=clock)
+    cache = Cache(memory, namespace="app", clock=clock)
     opts = EntryOptions(ttl=60, lock="distributed", lock_ttl=60, lock_wait=0.02)
     await memory.set("app:__lock:k", "stuck", 60)
     assert await cache.get_or_set("k", Factory("own"), options=opts) == "own"
@@ -404,13 +402,13 @@ async def test_distributed_lock_needs_the_capabilities(clock: ManualClock) -> No
     class Plain(ProviderProxy):
         capabilities = frozenset()  # type: ignore[assignment]
 
-    cache = FreshCache(Plain(MemoryProvider(clock=clock)), clock=clock)
+    cache = Cache(Plain(MemoryProvider(clock=clock)), clock=clock)
     with pytest.raises(ConfigurationError, match="atomic_set_if_absent"):
         await cache.get_or_set("k", Factory(), options=EntryOptions(lock="distributed"))
 
 
 async def test_a_lost_entry_is_answered_from_the_process_copy_only_if_the_factory_fails(
-    cache: FreshCache, memory: MemoryProvider, clock: ManualClock
+    cache: Cache, memory: MemoryProvider, clock: ManualClock
 ) -> None:
     opts = EntryOptions(ttl=10, fail_safe=60)
     await cache.get_or_set("k", Factory("good"), options=opts)

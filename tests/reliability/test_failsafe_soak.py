@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from cachesim import EntryOptions
+from cachesim import Cache, EntryOptions
 from cachesim.gateway.redis_server import RedisServerNotFound, free_port, redis_server
 from cachesim.providers import RedisProvider
-from tests.freshness.support import FreshCache as Cache
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
