@@ -79,7 +79,7 @@ def _run_stampede(backend: dict[str, str], lock: str | None) -> tuple[int, list[
 
 
 def test_one_factory_call_across_processes_with_the_distributed_lock(
-    backend: dict[str, str],
+    backend: dict[str, str], reliability_report: Any
 ) -> None:
     began = time.monotonic()
     without, _ = _run_stampede(backend, None)
@@ -87,10 +87,22 @@ def test_one_factory_call_across_processes_with_the_distributed_lock(
     with_lock, reports = _run_stampede(backend, "distributed")
     ended = time.monotonic()
     print(f"\nphases: without lock {middle - began:.1f} s, with lock {ended - middle:.1f} s")
-    print(
-        f"\n[{backend['kind']}] {PROCESSES} processes x {CONCURRENCY} concurrent get_or_set on "
+    line = (
+        f"[{backend['kind']}] {PROCESSES} processes x {CONCURRENCY} concurrent get_or_set on "
         f"one cold key: factory calls without lock = {without}, with distributed lock = "
         f"{with_lock}; lock waits = {sum(r['lock_waits'] for r in reports)}"
+    )
+    print("\n" + line)
+    reliability_report.record(
+        f"stampede_{backend['kind']}",
+        {
+            "processes": PROCESSES,
+            "concurrency": CONCURRENCY,
+            "factory_calls_without_lock": without,
+            "factory_calls_with_lock": with_lock,
+            "lock_waits": sum(r["lock_waits"] for r in reports),
+        },
+        line,
     )
     assert sum(r["answers"] for r in reports) == PROCESSES * CONCURRENCY
     assert sum(r["bad"] for r in reports) == 0, "every caller must get the filled value"
@@ -104,7 +116,7 @@ def test_one_factory_call_across_processes_with_the_distributed_lock(
 
 
 def test_a_killed_lock_holder_is_replaced_after_the_lock_expires(
-    backend: dict[str, str],
+    backend: dict[str, str], reliability_report: Any
 ) -> None:
     lock_ttl = 5.0
     namespace = f"killed{uuid.uuid4().hex[:8]}"
@@ -132,9 +144,15 @@ def test_a_killed_lock_holder_is_replaced_after_the_lock_expires(
             if proc.is_alive():
                 proc.kill()
             proc.join(timeout=30)
-    print(
-        f"\n[{backend['kind']}] lock holder killed mid-fill; another process filled "
+    line = (
+        f"[{backend['kind']}] lock holder killed mid-fill; another process filled "
         f"{report['filled_at'] - killed_at:.2f} s later (lock_ttl = {lock_ttl} s)"
+    )
+    print("\n" + line)
+    reliability_report.record(
+        f"killed_lock_holder_{backend['kind']}",
+        {"lock_ttl": lock_ttl, "filled_after_kill_s": report["filled_at"] - killed_at},
+        line,
     )
     assert report["value"] == "filled-by-waiter"
     assert report["calls"] == 1, "the survivor fills exactly once"
