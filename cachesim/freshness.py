@@ -108,7 +108,11 @@ class Freshness:
         self.last_good: OrderedDict[str, Envelope] = OrderedDict()
         self.last_good_entries = last_good_entries
         self._backoff: dict[str, float] = {}
-        self.lock = StampedeLock(cache.provider, cache._call, self.failed, rng=self.rng)
+        # Every duration (lock deadlines, refresh backoff) runs on the cache's clock, so a
+        # ManualClock drives them in tests and simulations.
+        self.lock = StampedeLock(
+            cache.provider, cache._call, self.failed, rng=self.rng, monotonic=clock.now
+        )
         self.reset()
 
     # -- counters -------------------------------------------------------------------
@@ -428,7 +432,7 @@ class Freshness:
             return
         until = self._backoff.get(full)
         if until is not None:
-            if time.monotonic() < until:
+            if self.cache.clock.now() < until:
                 return
             del self._backoff[full]
         flight = self._launch(full, self.fill(key, full, factory, ttl, options, None, True, True))
@@ -455,7 +459,7 @@ class Freshness:
             backoff = self._backoff
             if len(backoff) > LAST_GOOD_ENTRIES:
                 backoff.clear()
-            backoff[full] = time.monotonic() + _MIN_BACKOFF
+            backoff[full] = self.cache.clock.now() + _MIN_BACKOFF
 
     async def foreground(
         self,

@@ -385,16 +385,6 @@ async def test_a_dead_holder_blocks_the_key_only_until_its_lock_expires(
     assert cache.freshness.lock_waits == 1 and cache.freshness.lock_timeouts == 0
 
 
-async def test_a_lock_wait_gives_up_after_lock_wait(
-    memory: MemoryProvider, clock: ManualClock
-) -> None:
-    cache = Cache(memory, namespace="app", clock=clock)
-    opts = EntryOptions(ttl=60, lock="distributed", lock_ttl=60, lock_wait=0.02)
-    await memory.set("app:__lock:k", "stuck", 60)
-    assert await cache.get_or_set("k", Factory("own"), options=opts) == "own"
-    assert cache.freshness.lock_timeouts == 1
-
-
 async def test_distributed_lock_needs_the_capabilities(clock: ManualClock) -> None:
     from cachesim import ConfigurationError
     from cachesim.providers.proxy import ProviderProxy
@@ -420,3 +410,36 @@ async def test_a_lost_entry_is_answered_from_the_process_copy_only_if_the_factor
     assert await cache.get_or_set("k", Factory(error=Boom()), options=opts) == "origin"
     assert counters(cache)["fail_safe_activations"] == 1
     assert counters(cache)["stale_served"] == 0, "the copy was still fresh"
+
+
+async def test_refresh_backoff_runs_on_the_cache_clock(cache: Cache, clock: ManualClock) -> None:
+    opts = EntryOptions(ttl=10, grace=100)
+    await cache.get_or_set("k", Factory("old"), options=opts)
+    clock.advance(12)
+    failing = Factory(error=Boom())
+    await cache.get_or_set("k", failing, options=opts)
+    await settle()
+    assert failing.calls == 1
+    clock.advance(0.999)
+    await cache.get_or_set("k", failing, options=opts)
+    await settle()
+    assert failing.calls == 1, "within the backoff (cache clock) no new refresh"
+    clock.advance(0.001)
+    await cache.get_or_set("k", failing, options=opts)
+    await settle()
+    assert failing.calls == 2, "after the backoff on the cache clock, a refresh again"
+
+
+async def test_lock_wait_deadline_runs_on_the_cache_clock(
+    memory: MemoryProvider, clock: ManualClock
+) -> None:
+    cache = Cache(memory, namespace="app", clock=clock)
+    opts = EntryOptions(ttl=60, lock="distributed", lock_ttl=600, lock_wait=30)
+    await memory.set("app:__lock:k", "stuck", 600)
+    factory = Factory("own")
+    waiter = asyncio.ensure_future(cache.get_or_set("k", factory, options=opts))
+    await asyncio.sleep(0.05)
+    assert not waiter.done(), "the real time that passed must not count toward lock_wait"
+    clock.advance(30)
+    assert await asyncio.wait_for(waiter, 30) == "own"
+    assert cache.freshness.lock_timeouts == 1
