@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
 import orjson
 
-from cachesim import codec
+from cachesim import codec, forks
 from cachesim.breaker import BreakerState, CircuitBreaker
 from cachesim.clock import Clock, system_clock
 from cachesim.envelope import ENVELOPE_TAG
@@ -29,6 +29,7 @@ from cachesim.keys import MAX_KEY_BYTES, escape_glob, validate_key, validate_pat
 from cachesim.options import EntryOptions
 from cachesim.providers.base import Provider
 from cachesim.providers.capabilities import Capability
+from cachesim.redact import redact_text
 from cachesim.stats import CacheStats, LatencyWindow
 
 if TYPE_CHECKING:
@@ -67,6 +68,14 @@ MAX_TTL: Final[float] = 365 * 24 * 3600.0
 
 
 _CLOSED = BreakerState.CLOSED
+
+
+_READS = frozenset({"get", "get_many"})
+
+
+def _foreign_entry(exc: Exception) -> bool:
+    """Whether a read failed on what is stored under the key, not on the backend."""
+    return isinstance(exc, UnicodeDecodeError) or str(exc).startswith("WRONGTYPE")
 
 
 class _Failed:
@@ -210,6 +219,13 @@ class Cache:
         self.options: EntryOptions | None = (
             None if options is None else self.freshness.check(options)
         )
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's in-flight fills belong to the parent's loop."""
+        forks.keep_from_parent(self._flights)
+        self._flights = {}
+        self.freshness.after_fork()
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -340,15 +356,12 @@ class Cache:
             return _FAILED
         except _PROGRAMMER_ERRORS:
             raise  # the caller's mistake, not the backend's: never counted, never fails open
-        except UnicodeDecodeError as exc:
-            if op not in ("get", "get_many"):
-                self.errors += 1
-                self._failure(op, exc)
-                return _FAILED
-            # Stored bytes that are not text (another application's): a miss, not a fault.
-            self._undecodable(op, exc)
-            return None  # type: ignore[return-value]
         except Exception as exc:  # any backend fault: fail open
+            if op in _READS and _foreign_entry(exc):
+                # Stored bytes that are not text, or a non-string Redis type, that
+                # another application put under our key: a miss, not a backend fault.
+                self._undecodable(op, exc)
+                return None  # type: ignore[return-value]
             self.errors += 1
             self._failure(op, exc)
             return _FAILED
@@ -372,6 +385,8 @@ class Cache:
         if self._healthy:
             self._healthy = False
             what = f"{type(exc).__name__}: {exc}" if exc else f"no answer within {self.timeout} s"
+            # Client errors may quote the URL or the credentials: never log them.
+            what = redact_text(what, getattr(self.provider, "_secrets", ()))
             logger.warning(
                 "cache backend failing (%s on %s); serving misses and dropping writes",
                 what[:300],

@@ -626,6 +626,13 @@ class Freshness:
             await self.store(key, full, throttled)
 
     # -- lifecycle --------------------------------------------------------------------
+    def after_fork(self) -> None:
+        """In a forked child: refreshes and reads in flight belong to the parent's loop."""
+        from cachesim import forks
+
+        forks.keep_from_parent((self.flights, self.reads, self.tasks))
+        self.flights, self.reads, self.tasks = {}, {}, set()
+
     async def close(self) -> None:
         """Cancel background refreshes still running (at disconnect)."""
         tasks = [t for t in self.tasks if not t.done()]

@@ -166,7 +166,7 @@ def _servers(names: set[str]) -> Iterator[dict[str, str]]:
 #: Tiered provider runs: name -> (factory, deviation files, what it needs from _servers).
 TIERED = {
     "tiered-memory": ("tiered_memory", ("core",), ()),
-    "tiered-fakeredis": ("tiered_fakeredis", ("core", "redis"), ()),
+    "tiered-fakeredis": ("tiered_fakeredis", ("core", "redis", "fakeredis"), ()),
     "tiered-redis": ("tiered_redis", ("core", "redis"), ("REDIS_URL",)),
     "tiered-upstash": ("tiered_upstash", ("core", "upstash"), CLOUD_VARS),
 }

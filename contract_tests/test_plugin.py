@@ -350,3 +350,80 @@ def test_cli_imports_the_factory_from_the_current_directory(tmp_path: Path) -> N
     assert proc.returncode == 0, output[-3000:]
     assert "PytestAssertRewriteWarning" not in output, output[-3000:]
     assert "provider dict (my_cache.provider:factory)" in output
+
+
+@pytest.mark.parametrize(
+    ("declaration", "named"),
+    [
+        ('capabilities = "ttl"', "capabilities must be a set"),
+        ("max_value_bytes = -1", "max_value_bytes must be None"),
+        ('max_value_bytes = "1MB"', "max_value_bytes must be None"),
+        ('in_process = "yes"', "in_process must be a bool"),
+        ('command_costs = {"get": "one"}', "command_costs must map"),
+        ('command_costs = {"teleport": 1}', "unknown operations"),
+    ],
+    ids=[
+        "capabilities_str",
+        "negative_limit",
+        "limit_str",
+        "in_process_str",
+        "cost_str",
+        "cost_op",
+    ],
+)
+def test_malformed_declaration_is_a_clear_error_at_the_probe(
+    tmp_path: Path, declaration: str, named: str
+) -> None:
+    (tmp_path / "odd_provider.py").write_text(
+        "from contract_tests.broken.reference import DictProvider\n\n"
+        f"class Odd(DictProvider):\n    {declaration}\n\n"
+        "def factory():\n    return Odd()\n"
+    )
+    proc = _pytest(
+        tmp_path,
+        "--pyargs",
+        "cachesim.contract",
+        "--cache-provider",
+        "odd_provider:factory",
+        "-q",
+        env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{IMPORT_ROOT}"},
+    )
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert named in proc.stderr, proc.stderr[-2000:]
+    assert "Odd." in proc.stderr
+
+
+def test_failure_names_the_clause_rule_fix_and_the_providers_exception(tmp_path: Path) -> None:
+    (tmp_path / "raising_provider.py").write_text(
+        textwrap.dedent("""
+        from contract_tests.broken.reference import DictProvider
+
+        class Raising(DictProvider):
+            async def set_many(self, items, ttl):
+                if len(items) > 3:
+                    raise ValueError("too many items for this backend")
+                await super().set_many(items, ttl)
+
+        def factory(clock=None):
+            return Raising(clock)
+    """)
+    )
+    proc = _pytest(
+        tmp_path,
+        "--pyargs",
+        "cachesim.contract",
+        "--cache-provider",
+        "raising_provider:factory",
+        "-q",
+        "--contract-seed",
+        "7",
+        "-k",
+        "test_set_many_stores_every_entry",
+        env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{IMPORT_ROOT}"},
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    out = proc.stdout
+    assert "contract clause OP-6 set_many stores every entry or raises:" in out
+    assert "common cause and fix:" in out
+    assert "reproduce with: --contract-seed 7" in out
+    assert "the provider raised ValueError: too many items for this backend in set_many(" in out

@@ -57,7 +57,7 @@ class PollingBackplane(BackplaneBase):
         max_log: int = 10_000,
         batch: int = 500,
         backoff_cap: float = 5.0,
-        poll_timeout: float = 2.0,
+        poll_timeout: float = 5.0,
     ) -> None:
         super().__init__(namespace=namespace, channel=channel)
         if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
@@ -129,10 +129,9 @@ class PollingBackplane(BackplaneBase):
         self._last_id = None
 
     async def _send(self, change: Change) -> None:
-        async with asyncio.timeout(self.poll_timeout):
-            await self._command(
-                "XADD", self.channel, "MAXLEN", "~", self.max_log, "*", "m", change.encode()
-            )
+        await self._command(
+            "XADD", self.channel, "MAXLEN", "~", self.max_log, "*", "m", change.encode()
+        )
 
     async def poll(self) -> int:
         """Apply every change appended since the last poll; return how many were read."""

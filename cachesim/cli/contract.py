@@ -31,9 +31,10 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=("full", "smoke"),
+        choices=("full", "smoke", "quick", "thorough"),
         default="full",
-        help="smoke: one cheap test per clause (for metered backends such as Upstash)",
+        help="smoke: one cheap test per clause (for metered backends such as Upstash); "
+        "quick: fail-fast runs without shrinking; thorough: nightly (larger model-based run)",
     )
     parser.add_argument(
         "--examples", type=int, metavar="N", help="Hypothesis examples of the model-based test"

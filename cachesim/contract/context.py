@@ -63,6 +63,8 @@ class SpyProvider(ProviderProxy):
         self.failures: list[ProviderFailure] = []
         self.calls: Counter[str] = Counter()
         self.recording = True
+        #: ``time.monotonic()`` when the latest write (set, set_many) returned.
+        self.last_write_end: float | None = None
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
@@ -97,6 +99,12 @@ class SpyProvider(ProviderProxy):
         except Exception as exc:
             self._record(op, args, exc)
             raise
+        finally:
+            if op in _WRITES:
+                self.last_write_end = time.monotonic()
+
+
+_WRITES = frozenset({"set", "set_many"})
 
 
 def _short(value: object) -> str:
@@ -397,6 +405,16 @@ class ContractContext:
         step = self.info.ttl_resolution
         if step:
             ttl = math.ceil(ttl / step - 1e-9) * step + step
+        if self.clock is None:
+            # A server applies a write some time before the call returns, not at
+            # ``mark``: wait from the end of the latest write, so a slow request on a
+            # busy machine cannot make the entry look as if it outlived its TTL.
+            ends = [
+                spy.last_write_end
+                for spy in self._spies
+                if spy.last_write_end is not None and spy.last_write_end > mark
+            ]
+            mark = max([mark, *ends])
         await self.advance_to(mark, ttl + self.margin)
 
     def within(self, mark: float, ttl: float) -> bool:

@@ -241,7 +241,7 @@ async def test_every_write_path_replaces_the_ttl(
 ) -> None:
     cases = [functools.partial(_change_case, ctx, cache, writer, c, f"k-{c}") for c in _CHANGES]
     problems = await _run_cases(ctx, cases)
-    assert not problems, "a write must give the key its own TTL:\n" + "\n".join(problems)
+    assert not problems, "a write must give the key its own TTL: " + "\n".join(problems)
 
 
 @clause("TTL-5", "TTL-7")
