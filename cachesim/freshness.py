@@ -455,7 +455,9 @@ class Freshness:
         if flight.cancelled():
             return
         exc = flight.exception()  # marks it retrieved: waiters may all have left
-        if exc is not None and not isinstance(exc, _Skipped):
+        if exc is not None:
+            # A failed refresh, or one skipped because another process holds the lock
+            # (and is refreshing the shared entry): do not retry on every read.
             backoff = self._backoff
             if len(backoff) > LAST_GOOD_ENTRIES:
                 backoff.clear()
@@ -473,7 +475,7 @@ class Freshness:
     ) -> Any:
         """Wait for the key's one fill, bounded by the soft and hard timeouts."""
         flight = self.flights.get(full)
-        if flight is None:
+        if flight is None or flight.done():
             flight = self._launch(
                 full, self.fill(key, full, factory, ttl, options, fallback, write, False)
             )

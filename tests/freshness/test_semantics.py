@@ -443,3 +443,21 @@ async def test_lock_wait_deadline_runs_on_the_cache_clock(
     clock.advance(30)
     assert await asyncio.wait_for(waiter, 30) == "own"
     assert cache.freshness.lock_timeouts == 1
+
+
+async def test_a_background_refresh_skips_while_another_process_holds_the_lock(
+    memory: MemoryProvider, clock: ManualClock
+) -> None:
+    cache = Cache(memory, namespace="app", clock=clock)
+    opts = EntryOptions(ttl=10, grace=100, lock="distributed", lock_ttl=60)
+    await cache.get_or_set("k", Factory("old"), options=opts)
+    clock.advance(11)
+    await memory.set("app:__lock:k", "another-process", 60)
+    refresh = Factory("new")
+    assert await cache.get_or_set("k", refresh, options=opts) == "old"
+    await settle()
+    assert refresh.calls == 0, "the lock holder refreshes; this process does not"
+    assert cache.freshness.lock_waits == 0, "a background refresh does not wait"
+    assert await cache.get_or_set("k", refresh, options=opts) == "old"
+    await settle()
+    assert cache.freshness.background_refreshes == 1, "no new attempt within the backoff"
