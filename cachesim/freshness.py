@@ -250,7 +250,9 @@ class Freshness:
         Returns None (the number of hidden entries is unknown by design), or 0 when
         the backend failed and nothing was invalidated.
         """
-        (tag,) = validate_tags((tag,)) if isinstance(tag, str) else validate_tags(tag)
+        if not isinstance(tag, str):
+            raise ConfigurationError(f"tag must be a string such as 'user:1', got {tag!r}")
+        (tag,) = validate_tags((tag,))
         cache = self.cache
         now = self.wall()
         for full in [k for k, e in self.last_good.items() if tag in e.tags]:

@@ -461,3 +461,10 @@ async def test_a_background_refresh_skips_while_another_process_holds_the_lock(
     assert await cache.get_or_set("k", refresh, options=opts) == "old"
     await settle()
     assert cache.freshness.background_refreshes == 1, "no new attempt within the backoff"
+
+
+async def test_invalidate_tag_refuses_a_non_string(cache: Cache) -> None:
+    from cachesim import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="string"):
+        await cache.invalidate_tag(["a", "b"])  # type: ignore[arg-type]
