@@ -98,8 +98,11 @@ class Freshness:
         self.tag_ttl = min(float(tag_ttl), _MAX_TTL)
         self.rng = rng or random.Random()
         clock = cache.clock
+        from cachesim.providers.sqlite import UnixClock
+
+        # Envelope times must agree across processes: Unix time on the real clocks.
         self.wall: Callable[[], float] = (
-            time.time if isinstance(clock, SystemClock) or _is_unix(clock) else clock.now
+            time.time if isinstance(clock, SystemClock | UnixClock) else clock.now
         )
         self._failed_type = type(cache_module._FAILED)
         self.flights: dict[str, asyncio.Future[Envelope]] = {}
@@ -644,8 +647,3 @@ class Freshness:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _is_unix(clock: object) -> bool:
-    """Whether ``clock`` reads Unix time (e.g. the SQLite provider's clock)."""
-    return type(clock).__name__ == "UnixClock"
