@@ -156,3 +156,6 @@ class RedisProvider(RedisCommandProvider):
 
     def __repr__(self) -> str:
         return f"RedisProvider({self._label})"
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    capabilities = capabilities | {Capability.ATOMIC_SET_IF_ABSENT, Capability.COMPARE_AND_DELETE}

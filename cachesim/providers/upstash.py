@@ -137,3 +137,10 @@ class UpstashProvider(RedisCommandProvider):
 
     def __repr__(self) -> str:
         return f"UpstashProvider(url={redact_url(self.url)!r})"
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    capabilities = capabilities | {Capability.ATOMIC_SET_IF_ABSENT, Capability.COMPARE_AND_DELETE}
+
+    async def eval_script(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """``EVAL`` over REST (one billed command)."""
+        return await self.client.eval(script, keys=list(keys), args=list(args))
