@@ -585,3 +585,47 @@ class TieredProvider:
         )
         stats.update(self.backplane.stats())
         return stats
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    async def set_if_absent(self, key: str, value: str, ttl: float | None) -> bool:
+        """L2's atomic set-if-absent; when it stored, every L1 drops ``key``.
+
+        Atomicity is L2's (``SET NX PX`` on Redis): two instances never both get True.
+        L1 is not consulted, since a copy here says nothing about what L2 holds now.
+        """
+        method = self._l2_primitive("set_if_absent", Capability.ATOMIC_SET_IF_ABSENT)
+        return await self._conditional(key, lambda: method(key, value, ttl))
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        """L2's atomic compare-and-delete; when it removed, every L1 drops ``key``."""
+        method = self._l2_primitive("delete_if_equals", Capability.COMPARE_AND_DELETE)
+        return await self._conditional(key, lambda: method(key, value))
+
+    def _l2_primitive(self, name: str, capability: Capability) -> Callable[..., Awaitable[Any]]:
+        """L2's ``name`` method; a clear error when L2 does not declare ``capability``."""
+        method = getattr(self.l2, name, None)
+        if capability not in self.capabilities or method is None:
+            raise ConfigurationError(
+                f"{name} needs an L2 declaring {capability}; {self.l2!r} does not. Use an "
+                "L2 with atomic set-if-absent and compare-and-delete (redis, upstash, memory)"
+            )
+        return method  # type: ignore[no-any-return]
+
+    async def _conditional(self, key: str, call: Callable[[], Awaitable[Any]]) -> bool:
+        """Run a conditional write on L2 and invalidate ``key`` everywhere if it changed L2.
+
+        An unchanged L2 leaves every L1 as it was (no message). A call that failed or was
+        cancelled may still have changed L2: the key is dropped here and its invalidation
+        queued for the backplane, as for any write.
+        """
+        changed = False
+        ok = False
+        try:
+            changed = bool(await call())
+            ok = True
+        finally:
+            if changed or not ok:
+                self._forget([key])  # also voids fills of reads in flight
+                change = Change("keys", self.backplane.instance_id, (key,))
+                await self._publish(change, ok)
+        return changed
