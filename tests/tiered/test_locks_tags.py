@@ -65,8 +65,8 @@ async def test_capabilities_follow_l2(clock: ManualClock) -> None:
     assert not LOCK_CAPS & without.capabilities, "an L2 without them must not be claimed"
     with pytest.raises(ConfigurationError, match="set_if_absent needs an L2"):
         await without.set_if_absent("k", "v", 1)
+    cache = Cache(without, namespace="n")
     with pytest.raises(ConfigurationError, match="lock='distributed' needs"):
-        cache = Cache(without, namespace="n")
         await cache.get_or_set("k", lambda: 1, options=EntryOptions(lock="distributed"))
 
 
@@ -231,7 +231,7 @@ async def test_redis_tag_invalidation_reaches_the_other_l1(
     for round_ in range(3):
         await a.set("user", f"u{round_}", tags=("org:7",))
         await _until(
-            lambda: tb.backplane.stats()["backplane_messages"] >= 2 * round_ + 1,
+            lambda: tb.backplane.stats()["backplane_messages"] >= 2 * round_ + 1,  # noqa: B023
             "b hears a's set",
         )
         assert await b.get("user") == f"u{round_}"
