@@ -54,6 +54,16 @@ TYPECHECK = (
 )
 #: unit tests that start no server and take under a few seconds each
 QUICK_SELECTION = "not slow and not redis_server"
+#: test folders that start servers or subprocesses (gateway, memcached, redis, CLI runs)
+INTEGRATION = (
+    "tests/reliability",
+    "tests/validate",
+    "tests/gateway",
+    "tests/providers",
+    "tests/integrations",
+    "tests/tiered",
+    "tests/cli",
+)
 
 
 def _pytest(session: nox.Session, *args: str) -> None:
@@ -94,8 +104,7 @@ def quick(session: nox.Session) -> None:
     _pytest(
         session,
         "tests",
-        "--ignore=tests/reliability",
-        "--ignore=tests/validate",
+        *(f"--ignore={folder}" for folder in INTEGRATION),
         "-m",
         QUICK_SELECTION,
         "-q",

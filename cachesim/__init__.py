@@ -12,12 +12,14 @@ from cachesim.decorators import cached
 from cachesim.errors import (
     CacheError,
     ConfigurationError,
+    FactoryTimeoutError,
     InvalidKeyError,
     InvalidTTLError,
     ProviderError,
     UnstorableValueError,
 )
 from cachesim.keys import CacheKeys, escape_glob
+from cachesim.options import EntryOptions
 from cachesim.settings import CacheSettings, create_provider
 from cachesim.stats import CacheStats, LatencySummary
 from cachesim.sync import SyncCache
@@ -35,6 +37,8 @@ __all__ = [
     "CacheStats",
     "Clock",
     "ConfigurationError",
+    "EntryOptions",
+    "FactoryTimeoutError",
     "InvalidKeyError",
     "InvalidTTLError",
     "LatencySummary",

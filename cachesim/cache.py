@@ -14,18 +14,22 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
 import orjson
 
-from cachesim import codec
+from cachesim import codec, forks
 from cachesim.breaker import BreakerState, CircuitBreaker
 from cachesim.clock import Clock, system_clock
+from cachesim.envelope import ENVELOPE_TAG
 from cachesim.errors import (
     ConfigurationError,
     InvalidKeyError,
     InvalidTTLError,
     UnstorableValueError,
 )
+from cachesim.freshness import DEFAULT_TAG_TTL, Freshness
 from cachesim.keys import MAX_KEY_BYTES, escape_glob, validate_key, validate_pattern
+from cachesim.options import EntryOptions
 from cachesim.providers.base import Provider
 from cachesim.providers.capabilities import Capability
+from cachesim.redact import redact_text
 from cachesim.stats import CacheStats, LatencyWindow
 
 if TYPE_CHECKING:
@@ -66,12 +70,22 @@ MAX_TTL: Final[float] = 365 * 24 * 3600.0
 _CLOSED = BreakerState.CLOSED
 
 
+_READS = frozenset({"get", "get_many"})
+
+
+def _foreign_entry(exc: Exception) -> bool:
+    """Whether a read failed on what is stored under the key, not on the backend."""
+    return isinstance(exc, UnicodeDecodeError) or str(exc).startswith("WRONGTYPE")
+
+
 class _Failed:
     __slots__ = ()
 
 
 _FAILED: Final = _Failed()
 _UNDECODABLE: Final = object()
+_ENVELOPE: Final = object()  # stored text is an entry envelope (written with EntryOptions)
+_PLAIN: Final = EntryOptions()
 
 
 class _Flight:
@@ -143,7 +157,9 @@ class Cache:
     cached ``None`` is a value, not a miss.  Backend failures never reach the
     caller: reads become misses, writes are dropped, each call is bounded by
     ``timeout`` and a circuit breaker skips a dead backend.  Programmer errors
-    (bad key, bad TTL, unstorable value) raise at once.
+    (bad key, bad TTL, unstorable value) raise at once.  ``options`` (an
+    :class:`~cachesim.EntryOptions`) are the default entry options: grace,
+    fail-safe, early refresh, factory timeouts, the distributed lock, tags.
     """
 
     def __init__(
@@ -158,6 +174,8 @@ class Cache:
         breaker_reset: float = 5.0,
         clock: Clock | None = None,
         max_value_bytes: int | None = None,
+        options: EntryOptions | None = None,
+        tag_ttl: float = DEFAULT_TAG_TTL,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ConfigurationError("namespace must be a non-empty string (e.g. 'app')")
@@ -195,6 +213,19 @@ class Cache:
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
         self.decode_errors = 0
+        #: The freshness engine: EntryOptions, tags, fail-safe, locks (and their counters).
+        self.freshness = Freshness(self, tag_ttl=tag_ttl)
+        #: Default entry options of this cache (None: plain TTL entries).
+        self.options: EntryOptions | None = (
+            None if options is None else self.freshness.check(options)
+        )
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's in-flight fills belong to the parent's loop."""
+        forks.keep_from_parent(self._flights)
+        self._flights = {}
+        self.freshness.after_fork()
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -221,6 +252,7 @@ class Cache:
 
     async def disconnect(self) -> None:
         """Release the provider's connections (errors are logged, not raised)."""
+        await self.freshness.close()  # background refreshes still running
         try:
             async with asyncio.timeout(self.timeout):
                 await self.provider.disconnect()
@@ -324,15 +356,12 @@ class Cache:
             return _FAILED
         except _PROGRAMMER_ERRORS:
             raise  # the caller's mistake, not the backend's: never counted, never fails open
-        except UnicodeDecodeError as exc:
-            if op not in ("get", "get_many"):
-                self.errors += 1
-                self._failure(op, exc)
-                return _FAILED
-            # Stored bytes that are not text (another application's): a miss, not a fault.
-            self._undecodable(op, exc)
-            return None  # type: ignore[return-value]
         except Exception as exc:  # any backend fault: fail open
+            if op in _READS and _foreign_entry(exc):
+                # Stored bytes that are not text, or a non-string Redis type, that
+                # another application put under our key: a miss, not a backend fault.
+                self._undecodable(op, exc)
+                return None  # type: ignore[return-value]
             self.errors += 1
             self._failure(op, exc)
             return _FAILED
@@ -356,6 +385,8 @@ class Cache:
         if self._healthy:
             self._healthy = False
             what = f"{type(exc).__name__}: {exc}" if exc else f"no answer within {self.timeout} s"
+            # Client errors may quote the URL or the credentials: never log them.
+            what = redact_text(what, getattr(self.provider, "_secrets", ()))
             logger.warning(
                 "cache backend failing (%s on %s); serving misses and dropping writes",
                 what[:300],
@@ -395,10 +426,12 @@ class Cache:
         )
 
     def _decode_entry(self, op: str, text: str) -> Any:
-        """The stored text's value, or _UNDECODABLE (counted and logged)."""
+        """The stored text's value, _ENVELOPE, or _UNDECODABLE (counted and logged)."""
         try:
             value = codec.decode(text)
         except _DECODE_ERRORS as exc:
+            if text[:1] == ENVELOPE_TAG:
+                return _ENVELOPE  # written with options: the caller unwraps it
             self._undecodable(op, exc)
             return _UNDECODABLE
         if not self._decoding:
@@ -434,7 +467,15 @@ class Cache:
             try:
                 value = _loads(text) if text[:1] not in _TAGGED else _decode(text)
             except _DECODE_ERRORS as exc:
-                self._undecodable("get", exc)
+                if text[:1] != ENVELOPE_TAG:
+                    self._undecodable("get", exc)
+                elif (fresh := await self.freshness.fresh_text(text)) is not None:
+                    value = self._decode_entry("get", fresh)  # written with options, fresh
+                    if value is not _UNDECODABLE:
+                        self.hits += 1
+                        if self._listeners:
+                            self._emit("get", key, hit=True)
+                        return value
             else:
                 self.hits += 1
                 if not self._decoding:
@@ -465,6 +506,8 @@ class Cache:
         texts = await self._call("get_many", self.provider.get_many, fulls)
         if texts is None or isinstance(texts, _Failed):
             texts = [None] * len(fulls)
+        elif any(t is not None and t[:1] == ENVELOPE_TAG for t in texts):
+            texts = await self.freshness.fresh_texts(texts)  # entries written with options
         wanted = list(by_full.values())
         found: dict[str, Any] = {}
         for key, text in zip(wanted, texts, strict=True):
@@ -480,12 +523,26 @@ class Cache:
         return found
 
     # -- writes -------------------------------------------------------------------
-    async def set(self, key: str, value: Any, ttl: float | timedelta | None = None) -> bool:
+    async def set(
+        self,
+        key: str,
+        value: Any,
+        ttl: float | timedelta | None = None,
+        *,
+        tags: Iterable[str] | None = None,
+        options: EntryOptions | None = None,
+    ) -> bool:
         """Store ``value`` (TTL in seconds; None = the default; NO_EXPIRY = never).
 
-        Returns False when the backend failed and the write was dropped.
+        With ``tags`` (see :meth:`invalidate_tag`) or entry options (``options=``, or the
+        cache's defaults) the entry is written with its freshness metadata.  Returns
+        False when the backend failed and the write was dropped.
         """
         full = self._key(key)
+        if tags is not None or options is not None or self.options is not None:
+            opts = self._options(options)
+            seconds = self._ttl(ttl if ttl is not None else opts.ttl)
+            return await self.freshness.set(key, full, value, seconds, opts, tags)
         seconds = self._ttl(ttl)
         text = self._encode(value)
         result = await self._call("set", self.provider.set, full, text, seconds)
@@ -515,7 +572,10 @@ class Cache:
 
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True if a live entry existed (False also when the backend failed)."""
-        result = await self._call("delete", self.provider.delete, self._key(key))
+        full = self._key(key)
+        if self.freshness.last_good:
+            self.freshness.forget((full,))
+        result = await self._call("delete", self.provider.delete, full)
         existed = result is True
         self.deletes += existed
         if self._listeners:
@@ -528,6 +588,8 @@ class Cache:
         if not by_full:
             return 0
         fulls, wanted = list(by_full), list(by_full.values())
+        if self.freshness.last_good:
+            self.freshness.forget(fulls)
         result = await self._call("delete_many", self.provider.delete_many, fulls)
         removed = 0 if isinstance(result, _Failed) else int(result)
         self.deletes += removed
@@ -542,6 +604,7 @@ class Cache:
         Best effort and not atomic: a key written while the scan runs may survive.
         """
         validate_pattern(pattern)
+        self.freshness.forget()  # fail-safe copies of this process: the pattern may cover them
         result = await self._call(
             "invalidate_pattern",
             self.provider.invalidate_pattern,
@@ -556,6 +619,7 @@ class Cache:
 
     async def clear(self) -> int:
         """Remove every entry of this namespace (never anything else); return the count."""
+        self.freshness.forget()
         result = await self._call(
             "clear", self.provider.clear, self.namespace, timeout=self.bulk_timeout
         )
@@ -565,6 +629,22 @@ class Cache:
             self._emit("clear", "*")
         return removed
 
+    # -- freshness ----------------------------------------------------------------
+    def _options(self, options: EntryOptions | None) -> EntryOptions:
+        """The options of one call: its own (checked), else the cache's, else plain."""
+        if options is not None:
+            return self.freshness.check(options)
+        return self.options or _PLAIN
+
+    async def invalidate_tag(self, tag: str) -> int | None:
+        """Hide every entry tagged ``tag`` written until now, on every provider, without SCAN.
+
+        Writes one marker (``<namespace>:__tag:<tag>`` = now); reads of tagged entries
+        compare it with their write time.  Returns None (how many entries were hidden is
+        unknown by design), or 0 when the backend failed and nothing was invalidated.
+        """
+        return await self.freshness.invalidate_tag(tag)
+
     # -- get_or_set ---------------------------------------------------------------
     @overload
     async def get_or_set(
@@ -572,6 +652,8 @@ class Cache:
         key: str,
         factory: Callable[[], Awaitable[T]],
         ttl: float | timedelta | None = None,
+        *,
+        options: EntryOptions | None = None,
     ) -> T: ...
 
     @overload
@@ -580,6 +662,8 @@ class Cache:
         key: str,
         factory: Callable[[], T],
         ttl: float | timedelta | None = None,
+        *,
+        options: EntryOptions | None = None,
     ) -> T: ...
 
     async def get_or_set(
@@ -587,14 +671,22 @@ class Cache:
         key: str,
         factory: Callable[[], Any],
         ttl: float | timedelta | None = None,
+        *,
+        options: EntryOptions | None = None,
     ) -> Any:
         """Return the cached value, or compute it with ``factory`` (sync or async) and cache it.
 
         Single-flight: concurrent misses on one key in this process call the
         factory once and all get its value (each its own copy).  A factory error
         reaches every waiter and nothing is cached.  If the backend is down the
-        factory's value is still returned.
+        factory's value is still returned.  With entry options (``options=``, or the
+        cache's defaults) grace, fail-safe, early refresh, factory timeouts and the
+        distributed lock apply (docs/cache.md, "Freshness and resilience").
         """
+        if options is not None or self.options is not None:
+            opts = self._options(options)
+            seconds = self._ttl(ttl if ttl is not None else opts.ttl)
+            return await self.freshness.get_or_set(key, self._key(key), factory, seconds, opts)
         full = self._key(key)
         seconds = self._ttl(ttl)
         flights = self._flights
@@ -610,14 +702,16 @@ class Cache:
                     self.errors += 1
                     self._failure("get", exc)
                     text = None
+                read = False
                 if text is not None:
                     value = self._decode_entry("get_or_set", text)
-                    if value is not _UNDECODABLE:
+                    if value is _ENVELOPE:
+                        read = True  # written with options: the flight unwraps it
+                    elif value is not _UNDECODABLE:
                         self.hits += 1
                         if self._listeners:
                             self._emit("get", key, hit=True)
                         return value
-                read = False
             # The flight covers the read as well as the fill: every caller arriving
             # before it lands joins it, so the factory runs once however long the
             # backend takes to answer and however the connection pool orders replies.
@@ -673,6 +767,10 @@ class Cache:
                 write = False  # after a failed read, skip the write: one timeout per call
             elif text is not None:
                 value = self._decode_entry("get_or_set", text)
+                if value is _ENVELOPE:  # written with options: a hit only while fresh
+                    fresh = await self.freshness.fresh_text(text)
+                    value = _UNDECODABLE if fresh is None else self._decode_entry("get", fresh)
+                    text = fresh or text
                 if value is not _UNDECODABLE:
                     self._count_waiters(flight, key, hit=True)
                     return text, [value]
@@ -722,6 +820,7 @@ class Cache:
             timeouts=self.timeouts,
             short_circuited=self.short_circuited,
             decode_errors=self.decode_errors,
+            **self.freshness.counters(),
             keys=keys,
             breaker_state=str(self._breaker.state),
             latency=latency,
@@ -733,5 +832,6 @@ class Cache:
         self.hits = self.misses = self.sets = self.deletes = 0
         self.errors = self.timeouts = self.short_circuited = 0
         self.decode_errors = 0
+        self.freshness.reset()
         for window in self._latency.values():
             window.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "CacheError",
     "ConfigurationError",
+    "FactoryTimeoutError",
     "InvalidKeyError",
     "InvalidTTLError",
     "ProviderError",
@@ -40,3 +41,10 @@ class UnstorableValueError(CacheError, ValueError):
 
 class ProviderError(CacheError):
     """A provider could not complete an operation (connection, protocol, server error)."""
+
+
+class FactoryTimeoutError(CacheError, TimeoutError):
+    """A ``get_or_set`` factory outran ``hard_timeout`` and there was no stale value to serve.
+
+    The factory keeps running in the background and its value is stored when it arrives.
+    """

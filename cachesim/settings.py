@@ -12,8 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cachesim.errors import ConfigurationError
 from cachesim.providers.base import Provider
+from cachesim.redact import redact_url
 
-__all__ = ["BUILTIN_PROVIDERS", "CacheSettings", "create_provider", "load_factory"]
+__all__ = ["BUILTIN_PROVIDERS", "CacheSettings", "SecretURL", "create_provider", "load_factory"]
 
 #: Built-in provider spec strings (``in-memory`` is an alias of ``memory``).
 BUILTIN_PROVIDERS = ("memory", "fakeredis", "redis", "upstash", "memcached", "sqlite")
@@ -34,11 +35,28 @@ _ENV_NAMES = {
 }
 
 
+class SecretURL(SecretStr):
+    """A connection URL held as a secret: shown with its credentials redacted.
+
+    ``repr``/``str``/``model_dump`` show ``redis://***@host:6379/0``; JSON dumps show
+    ``**********``; ``get_secret_value()`` returns the real URL.
+    """
+
+    def _display(self) -> str:
+        return redact_url(self.get_secret_value())
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
 class CacheSettings(BaseSettings):
     """Everything needed to build a :class:`~cachesim.Cache`, read from environment variables.
 
     Invalid values fail at construction with a :class:`ConfigurationError` that
-    names the variable and the fix; the Upstash token is never echoed.
+    names the variable and the fix.  Credentials are secrets: the token is a
+    ``SecretStr`` and the URLs (which may carry a password) are :class:`SecretURL`,
+    so ``repr``, ``str``, ``model_dump`` and errors never show them.
     """
 
     model_config = SettingsConfigDict(
@@ -75,10 +93,12 @@ class CacheSettings(BaseSettings):
         validation_alias=AliasChoices("CACHE_POLICY", "policy"),
         description="memory provider eviction policy",
     )
-    redis_url: str | None = Field(
-        None, validation_alias=AliasChoices("REDIS_URL", "redis_url"), description="redis:// URL"
+    redis_url: SecretURL | None = Field(
+        None,
+        validation_alias=AliasChoices("REDIS_URL", "redis_url"),
+        description="redis://[user:password@]host:port/db URL (secret: may carry a password)",
     )
-    upstash_url: str | None = Field(
+    upstash_url: SecretURL | None = Field(
         None,
         validation_alias=AliasChoices("UPSTASH_REDIS_REST_URL", "REDIS_REST_URL", "upstash_url"),
         description="Upstash REST URL",
@@ -90,7 +110,7 @@ class CacheSettings(BaseSettings):
         ),
         description="Upstash REST token (secret)",
     )
-    memcached_url: SecretStr | None = Field(
+    memcached_url: SecretURL | None = Field(
         None,
         validation_alias=AliasChoices("MEMCACHED_URL", "memcached_url"),
         description="memcached://[user:password@]host:port or memcached+unix:///path (secret)",
@@ -202,15 +222,13 @@ def create_provider(settings: CacheSettings | str | None = None) -> Provider:
             raise ConfigurationError(
                 "REDIS_URL is not set: the redis provider needs e.g. REDIS_URL=redis://localhost:6379/0"
             )
-        return RedisProvider.from_url(settings.redis_url)
+        return RedisProvider.from_url(settings.redis_url.get_secret_value())
     if spec == "upstash":
         from cachesim.providers.upstash import UpstashProvider
 
         env = {
-            "UPSTASH_REDIS_REST_URL": settings.upstash_url or "",
-            "UPSTASH_REDIS_REST_TOKEN": (
-                settings.upstash_token.get_secret_value() if settings.upstash_token else ""
-            ),
+            "UPSTASH_REDIS_REST_URL": _secret(settings.upstash_url) or "",
+            "UPSTASH_REDIS_REST_TOKEN": _secret(settings.upstash_token) or "",
         }
         return UpstashProvider.from_env(env)
     if spec == "memcached":
@@ -264,13 +282,5 @@ def environment_summary() -> dict[str, str]:
         value = os.environ.get(name)
         if value is None:
             continue
-        shown[name] = "***" if "TOKEN" in name else value
-    if "REDIS_URL" in shown:
-        from cachesim.redact import redact_url
-
-        shown["REDIS_URL"] = redact_url(shown["REDIS_URL"])
-    if "MEMCACHED_URL" in shown:
-        from cachesim.redact import redact_url
-
-        shown["MEMCACHED_URL"] = redact_url(shown["MEMCACHED_URL"])
+        shown[name] = "***" if "TOKEN" in name else redact_url(value)
     return shown

@@ -69,6 +69,13 @@ class CacheStats:
     that the cache absorbed; ``short_circuited`` counts calls skipped while the
     circuit breaker was open; ``decode_errors`` counts stored entries that could not
     be read back (foreign or corrupt text), each served as a miss.
+
+    Freshness counters (entries with ``EntryOptions``; docs/cache.md): ``stale_served``
+    reads answered with a value past its expiry (grace, fail-safe, timeouts);
+    ``fail_safe_activations`` failures answered with the last good value;
+    ``background_refreshes`` factory runs in the background; ``early_recomputes`` those
+    started before expiry (eager refresh, XFetch); ``lock_waits`` fills that found the
+    distributed lock taken and waited; ``lock_timeouts`` waits that gave up.
     """
 
     namespace: str
@@ -85,6 +92,12 @@ class CacheStats:
     latency: dict[str, LatencySummary] = field(default_factory=dict)
     provider_stats: dict[str, Any] = field(default_factory=dict)
     decode_errors: int = 0
+    stale_served: int = 0
+    fail_safe_activations: int = 0
+    background_refreshes: int = 0
+    early_recomputes: int = 0
+    lock_waits: int = 0
+    lock_timeouts: int = 0
 
     @property
     def requests(self) -> int:
@@ -111,6 +124,12 @@ class CacheStats:
             "timeouts": self.timeouts,
             "short_circuited": self.short_circuited,
             "decode_errors": self.decode_errors,
+            "stale_served": self.stale_served,
+            "fail_safe_activations": self.fail_safe_activations,
+            "background_refreshes": self.background_refreshes,
+            "early_recomputes": self.early_recomputes,
+            "lock_waits": self.lock_waits,
+            "lock_timeouts": self.lock_timeouts,
             "keys": self.keys,
             "breaker_state": self.breaker_state,
         }

@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cachesim import forks
 from cachesim.cache import Cache, CacheEvent
 
 if TYPE_CHECKING:
@@ -101,9 +102,10 @@ class SyncCache:
     not also use it from another event loop.  Listeners registered with
     :meth:`subscribe` run on the background thread.  Use as a context manager, or
     call :meth:`close` when done (a forgotten SyncCache stops its thread when it
-    is garbage collected).  In a forked child (gunicorn ``--preload``, Celery
-    prefork) the first call starts a fresh loop thread; network providers should
-    still be created after the fork.
+    is garbage collected).  Fork-safe: in a forked child (gunicorn ``--preload``,
+    Celery prefork, multiprocessing) the first call starts a fresh loop thread and
+    the cache and its provider use fresh connections and flights; the parent's are
+    left untouched.
     """
 
     def __init__(self, cache: Cache, *, thread_name: str | None = None) -> None:
@@ -114,6 +116,11 @@ class SyncCache:
         self._closed = False
         self._lock = threading.RLock()
         self._start()
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: only this thread survived; a lock held by another is void."""
+        self._lock = threading.RLock()
 
     def _start(self) -> None:
         self._pid = os.getpid()
@@ -130,6 +137,7 @@ class SyncCache:
             with self._lock:
                 if self._pid != os.getpid():
                     self._finalizer.detach()  # the parent's loop is not ours to stop
+                    forks.keep_from_parent(self._loop)
                     self._start()
         return self._loop
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from cachesim import Cache, ManualClock
+from cachesim.gateway.server import Gateway, run_gateway
+from cachesim.providers import RedisProvider, SQLiteProvider
 from cachesim.providers.base import Provider
 
 # Text another application (or an older version, or a truncated write) left under our keys.
@@ -103,8 +107,6 @@ async def test_logged_once_per_state_change(cache: Cache, caplog: pytest.LogCapt
 async def test_non_utf8_bytes_on_a_real_server_are_a_miss(redis_url: str, namespace: str) -> None:
     import redis.asyncio
 
-    from cachesim.providers import RedisProvider
-
     raw = redis.asyncio.Redis.from_url(redis_url)
     cache = Cache(RedisProvider.from_url(redis_url), namespace=namespace)
     try:
@@ -119,4 +121,64 @@ async def test_non_utf8_bytes_on_a_real_server_are_a_miss(redis_url: str, namesp
         assert stats.decode_errors == 3
     finally:
         await raw.aclose()
+        await cache.disconnect()
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    with run_gateway("fakeredis") as gw:
+        yield gw
+
+
+@pytest.fixture(params=["fakeredis", "redis", "upstash-gateway"])
+async def redis_like(request: pytest.FixtureRequest) -> AsyncIterator[Provider]:
+    """Providers on a Redis server, where another application can store a hash."""
+    if request.param == "fakeredis":
+        provider: Provider = RedisProvider.fake()
+    elif request.param == "redis":
+        provider = RedisProvider.from_url(request.getfixturevalue("redis_url"))
+    else:
+        provider = request.getfixturevalue("gateway").provider()
+    try:
+        yield provider
+    finally:
+        await provider.disconnect()
+
+
+async def test_a_foreign_redis_type_is_a_miss_not_a_fault(
+    redis_like: Provider, namespace: str
+) -> None:
+    cache = Cache(redis_like, namespace=namespace, breaker_threshold=3)
+    client: Any = redis_like.client  # type: ignore[attr-defined]
+    for i in range(5):
+        await client.hset(f"{namespace}:h{i}", "field", "value")
+        assert await cache.get(f"h{i}", "default") == "default"
+    assert await cache.get_many(["h0", "h1"]) == {}
+    assert await cache.get_or_set("h0", lambda: "fresh") == "fresh"
+    assert await cache.get("h0") == "fresh", "get_or_set overwrites the foreign entry"
+    stats = await cache.get_stats(count_keys=False)
+    assert (stats.errors, stats.breaker_state) == (0, "closed"), (
+        "a foreign entry says nothing about the backend's health"
+    )
+    assert stats.decode_errors == 6
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "upstash-gateway"])
+async def test_every_provider_serves_corrupt_text_as_a_miss(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    if kind == "sqlite":
+        provider: Provider = SQLiteProvider(str(tmp_path / "cache.db"))
+    else:
+        provider = request.getfixturevalue("gateway").provider()
+    cache = Cache(provider, namespace=f"n{uuid.uuid4().hex[:8]}")
+    try:
+        await _plant(cache, "k", '{"truncated": [1, 2')
+        assert await cache.get("k") is None
+        assert await cache.get_many(["k"]) == {}
+        assert await cache.get_or_set("k", lambda: [1, 2]) == [1, 2]
+        assert await cache.get("k") == [1, 2]
+        stats = await cache.get_stats(count_keys=False)
+        assert (stats.decode_errors, stats.errors) == (3, 0)
+    finally:
         await cache.disconnect()

@@ -2,6 +2,8 @@
 
 * :class:`LocalBackplane`: an in-process bus (tests, notebooks, simulations).
 * :class:`RedisBackplane`: Redis pub/sub with heartbeats (a real server or fakeredis).
+* :class:`TrackingBackplane`: redis-server's own invalidation messages (``CLIENT
+  TRACKING ... BCAST``), which also catch writes made by other clients.
 * :class:`PollingBackplane`: a change log (a Redis stream) in the shared backend,
   polled at an interval; works over Upstash's REST API.
 
@@ -12,6 +14,7 @@ from cachesim.backplane.base import DEFAULT_CHANNEL, Backoff, Backplane, Backpla
 from cachesim.backplane.local import LocalBackplane, LocalBus
 from cachesim.backplane.polling import PollingBackplane
 from cachesim.backplane.redis import RedisBackplane
+from cachesim.backplane.tracking import TrackingBackplane
 
 __all__ = [
     "DEFAULT_CHANNEL",
@@ -23,4 +26,5 @@ __all__ = [
     "LocalBus",
     "PollingBackplane",
     "RedisBackplane",
+    "TrackingBackplane",
 ]

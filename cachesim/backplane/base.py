@@ -155,6 +155,8 @@ class BackplaneBase:
 
     #: Largest number of unsent changes kept for retry; beyond it they collapse to ``all``.
     outbox_limit = 1000
+    #: Bound on one background resend (a foreground publish is bounded by the cache's timeout).
+    send_timeout = 5.0
 
     def __init__(self, *, namespace: str = "default", channel: str = DEFAULT_CHANNEL) -> None:
         if not isinstance(namespace, str) or not namespace:
@@ -240,7 +242,8 @@ class BackplaneBase:
             while self._outbox:
                 change = self._outbox[0]
                 try:
-                    await self._send(change)
+                    async with asyncio.timeout(self.send_timeout):
+                        await self._send(change)
                 except Exception:
                     self.publish_errors += 1
                     await asyncio.sleep(backoff.next_delay())

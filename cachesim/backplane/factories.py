@@ -72,13 +72,13 @@ def tiered_redis() -> TieredProvider:
 
 
 def tiered_upstash() -> TieredProvider:
-    """Memory L1 over Upstash REST, change log polled every 0.1 s."""
+    """Memory L1 over Upstash REST, change log polled every 0.25 s."""
     from cachesim.settings import create_provider
 
     return TieredProvider(
         l1=MemoryProvider(max_entries=L1_ENTRIES),
         l2=create_provider("upstash"),
-        backplane=PollingBackplane(interval=0.1),
+        backplane=PollingBackplane(interval=0.25),
         staleness_bound=1.0,
     )
 

@@ -57,7 +57,7 @@ class PollingBackplane(BackplaneBase):
         max_log: int = 10_000,
         batch: int = 500,
         backoff_cap: float = 5.0,
-        poll_timeout: float = 2.0,
+        poll_timeout: float = 5.0,
     ) -> None:
         super().__init__(namespace=namespace, channel=channel)
         if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
@@ -128,11 +128,17 @@ class PollingBackplane(BackplaneBase):
         self._synced = -math.inf
         self._last_id = None
 
+    @property
+    def provider(self) -> Any:
+        """The provider whose backend holds the log (L2 once started)."""
+        return self._provider
+
+    def xadd_command(self, change: Change) -> tuple[Any, ...]:
+        """The ``XADD`` that appends ``change`` to the log (trimmed to about ``max_log``)."""
+        return ("XADD", self.channel, "MAXLEN", "~", self.max_log, "*", "m", change.encode())
+
     async def _send(self, change: Change) -> None:
-        async with asyncio.timeout(self.poll_timeout):
-            await self._command(
-                "XADD", self.channel, "MAXLEN", "~", self.max_log, "*", "m", change.encode()
-            )
+        await self._command(*self.xadd_command(change))
 
     async def poll(self) -> int:
         """Apply every change appended since the last poll; return how many were read."""

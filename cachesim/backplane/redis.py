@@ -103,8 +103,7 @@ class RedisBackplane(BackplaneBase):
                 await client.aclose()
 
     async def _send(self, change: Change) -> None:
-        async with asyncio.timeout(self.publish_timeout):
-            await self.client.publish(self.channel, change.encode())
+        await self.client.publish(self.channel, change.encode())
 
     async def _listen(self) -> None:
         """Subscribe and apply messages; on any failure, back off and subscribe again."""

@@ -132,21 +132,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def curve_label(frame: Any, method: str) -> str:
-    """``"LRU (exact)"``, ``"S3FIFO (minisim, sample rate 0.01)"``: what a curve line shows."""
-    policy = str(frame.attrs.get("policy") or "lru").upper()
-    method = str(frame.attrs.get("method") or method)
-    rate = frame.attrs.get("sample_rate")
-    sampled = f", sample rate {rate:g}" if method in ("shards", "minisim") and rate else ""
-    return f"{policy} ({method}{sampled})"
-
-
 def _plot(frame: Any, title: str, path: str) -> None:
     """Hit ratio by cache size in objects, the line named by policy and method."""
     from cachesim.sim import plots
 
-    label = curve_label(frame, "exact")
+    label = plots.curve_label(frame)
+    sizes = [float(c) for c in frame["capacity"] if c > 0]
     fig = plots.plot_mrc(
-        {label: frame}, unit="objects", title=f"Hit ratio by cache size: {title}, {label}"
+        {label: frame},
+        unit="objects",
+        logx=bool(sizes) and max(sizes) / min(sizes) >= 10,  # sizes usually grow tenfold
+        title=f"Hit ratio by cache size: {title}, {label}",
     )
     fig.savefig(path, dpi=120)

@@ -64,8 +64,12 @@ def _answers(server: MemcachedServer) -> bool:
     try:
         if server.socket_path:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(0.2)
-            sock.connect(server.socket_path)
+            try:
+                sock.settimeout(0.2)
+                sock.connect(server.socket_path)
+            except OSError:
+                sock.close()
+                raise
         else:
             sock = socket.create_connection((server.host, server.port), timeout=0.2)
         with sock:

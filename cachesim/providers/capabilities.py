@@ -69,3 +69,15 @@ class Capability(StrEnum):
     Informational: no contract test depends on it. The cache absorbs such failures the
     same way for every provider (FAIL-1..8).
     """
+
+    ATOMIC_SET_IF_ABSENT = "atomic_set_if_absent"
+    """``set_if_absent(key, value, ttl)`` stores only when no live entry exists, atomically
+    across every client of the backend (``SET NX PX``, memcached ``add``, one SQL statement).
+
+    With COMPARE_AND_DELETE it makes the distributed stampede lock (LOCK-1..4).
+    """
+
+    COMPARE_AND_DELETE = "compare_and_delete"
+    """``delete_if_equals(key, value)`` removes the entry only while it still holds ``value``,
+    atomically (a Lua script on Redis and Upstash, ``gets`` + ``cas`` on memcached) (LOCK-2).
+    """

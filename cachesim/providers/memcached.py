@@ -295,6 +295,8 @@ class MemcachedProvider(BaseProvider):
             Capability.COMMAND_ACCOUNTING,
             Capability.PERSISTENT,
             Capability.NETWORK,
+            Capability.ATOMIC_SET_IF_ABSENT,
+            Capability.COMPARE_AND_DELETE,
         }
     )
     in_process = False
@@ -619,3 +621,39 @@ class MemcachedProvider(BaseProvider):
 
     def __repr__(self) -> str:
         return f"MemcachedProvider({self._label})"
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    async def set_if_absent(self, key: str, value: str, ttl: float | None) -> bool:
+        """One ``add`` (stores only when the key is absent); True if stored."""
+        import emcache
+
+        client = await self._connection()
+        mkey = encode_key(key)
+        data, flags = self._item(key, mkey, value)
+        self.commands["add"] += 1
+        try:
+            await client.add(mkey, data, flags=flags, exptime=self._exptime(ttl))
+        except emcache.NotStoredStorageCommandError:
+            return False
+        return True
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        """``gets`` then ``cas`` with an already-past expiry: removed only if unchanged.
+
+        memcached has no conditional delete; a ``cas`` that expires the item at once is
+        one, because it fails (EXISTS) when anyone wrote the key after our ``gets``.
+        """
+        import emcache
+
+        client = await self._connection()
+        mkey = encode_key(key)
+        self.commands["gets"] += 1
+        item = await client.gets(mkey, return_flags=True)
+        if self._value(key, item) != value or item is None or item.cas is None:
+            return False
+        self.commands["cas"] += 1
+        try:
+            await client.cas(mkey, b"", item.cas, exptime=-1)
+        except (emcache.NotStoredStorageCommandError, emcache.NotFoundCommandError):
+            return False
+        return True

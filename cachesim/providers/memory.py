@@ -281,3 +281,22 @@ class MemoryProvider(BaseProvider):
             f"MemoryProvider(max_entries={self.max_entries!r}, policy={self.policy!r}, "
             f"clock={self.clock!r})"
         )
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    capabilities = capabilities | {Capability.ATOMIC_SET_IF_ABSENT, Capability.COMPARE_AND_DELETE}
+
+    async def set_if_absent(self, key: str, value: str, ttl: float | None) -> bool:
+        """Store only when ``key`` holds no live entry; True if stored."""
+        now = self.clock.now()
+        if self.store.contains(key, now):
+            return False
+        self.store.put(key, value, self._expiry(now, ttl), now)
+        return True
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        """Remove ``key`` only while it holds ``value``; True if removed."""
+        now = self.clock.now()
+        if self.store.peek(key, now) != value:
+            return False
+        self.store.delete(key)
+        return True

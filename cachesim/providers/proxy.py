@@ -106,3 +106,12 @@ class ProviderProxy:
 
     def __repr__(self) -> str:
         return repr(self.inner)
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    async def set_if_absent(self, key: str, value: str, ttl: float | None) -> bool:
+        """Forward."""
+        return await self._call("set_if_absent", key, value, ttl)  # type: ignore[no-any-return]
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        """Forward."""
+        return await self._call("delete_if_equals", key, value)  # type: ignore[no-any-return]

@@ -5,15 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from cachesim import forks
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
-from cachesim.redact import redact_url
+from cachesim.redact import redact_url, url_secrets
 
 if TYPE_CHECKING:
     import fakeredis
     import redis.asyncio
 
 __all__ = ["RedisProvider", "redact_url"]
+
+
+def _fresh_client(client: Any) -> Any:
+    """A client like ``client`` over a new, empty connection pool of the same settings."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:
+        return client
+    import redis.asyncio
+
+    options: dict[str, Any] = dict(pool.connection_kwargs)
+    if isinstance(pool, redis.asyncio.BlockingConnectionPool):
+        options["timeout"] = pool.timeout
+    fresh_pool = type(pool)(
+        connection_class=pool.connection_class, max_connections=pool.max_connections, **options
+    )
+    return type(client).from_pool(fresh_pool)
 
 
 class RedisProvider(RedisCommandProvider):
@@ -49,6 +66,15 @@ class RedisProvider(RedisCommandProvider):
         super().__init__(client, scan_count=scan_count)
         self._owns_client = owns_client
         self._label = label or type(client).__name__
+        #: What must never be shown: the credentials of the URL it was built from.
+        self._secrets: tuple[str, ...] = ()
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh connection pool (the parent's sockets stay the parent's)."""
+        old = self.client
+        forks.keep_from_parent(old)
+        self.client = _fresh_client(old)
 
     @classmethod
     def from_url(
@@ -87,7 +113,9 @@ class RedisProvider(RedisCommandProvider):
             url, max_connections=max_connections, timeout=None, **options
         )
         client = redis.asyncio.Redis.from_pool(pool)
-        return cls(client, owns_client=True, label=redact_url(url))
+        provider = cls(client, owns_client=True, label=redact_url(url))
+        provider._secrets = tuple(url_secrets(url))
+        return provider
 
     @classmethod
     def fake(cls, server: fakeredis.FakeServer | None = None) -> RedisProvider:
@@ -128,3 +156,6 @@ class RedisProvider(RedisCommandProvider):
 
     def __repr__(self) -> str:
         return f"RedisProvider({self._label})"
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    capabilities = capabilities | {Capability.ATOMIC_SET_IF_ABSENT, Capability.COMPARE_AND_DELETE}

@@ -16,6 +16,13 @@ def ttl_ms(ttl: float) -> int:
     return max(1, round(ttl * 1000))
 
 
+#: Compare-and-delete: unlink KEYS[1] only while it holds ARGV[1] (1 if removed).
+COMPARE_AND_DELETE_SCRIPT = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+    "else return 0 end"
+)
+
+
 def _text(value: str | bytes | None) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8")
@@ -105,3 +112,53 @@ class RedisCommandProvider(BaseProvider):
     async def get_stats(self) -> dict[str, Any]:
         """Commands sent, in total and by name."""
         return {"commands": sum(self.commands.values()), "commands_by_name": dict(self.commands)}
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    async def set_if_absent(self, key: str, value: str, ttl: float | None) -> bool:
+        """``SET key value NX [PX ms]``; True if stored."""
+        self.commands["SET"] += 1
+        return bool(
+            await self.client.set(key, value, nx=True, px=None if ttl is None else ttl_ms(ttl))
+        )
+
+    async def eval_script(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """``EVAL`` through the client (redis-py calling convention; REST clients override)."""
+        return await self.client.eval(script, len(keys), *keys, *args)
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        """Compare-and-delete in one ``EVAL``; True if removed.
+
+        A server without scripting (fakeredis without ``lupa``) gets an optimistic
+        ``WATCH``/``MULTI`` transaction instead, which is just as atomic.
+        """
+        if not getattr(self, "_no_scripting", False):
+            self.commands["EVAL"] += 1
+            try:
+                return bool(await self.eval_script(COMPARE_AND_DELETE_SCRIPT, [key], [value]))
+            except Exception as exc:
+                import redis.asyncio
+
+                scripting_missing = "unknown command" in str(exc).lower()
+                if not scripting_missing or not isinstance(self.client, redis.asyncio.Redis):
+                    raise
+                self._no_scripting = True
+        return await self._watch_delete_if_equals(key, value)
+
+    async def _watch_delete_if_equals(self, key: str, value: str) -> bool:
+        from redis.exceptions import WatchError
+
+        async with self.client.pipeline(transaction=True) as pipe:
+            self.commands["WATCH"] += 1
+            await pipe.watch(key)
+            self.commands["GET"] += 1
+            if _text(await pipe.get(key)) != value:
+                await pipe.unwatch()
+                return False
+            pipe.multi()
+            pipe.unlink(key)
+            self.commands["UNLINK"] += 1
+            try:
+                replies = await pipe.execute()
+            except WatchError:  # changed under us: it no longer holds our value
+                return False
+        return bool(replies[0])

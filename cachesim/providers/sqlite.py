@@ -162,6 +162,8 @@ class SQLiteProvider(BaseProvider):
             Capability.CLOCK_INJECTABLE,
             Capability.PATTERN_INVALIDATION,
             Capability.COUNT_KEYS,
+            Capability.ATOMIC_SET_IF_ABSENT,
+            Capability.COMPARE_AND_DELETE,
         }
         if not self.in_memory:
             caps.add(Capability.SHARED_BACKEND)
@@ -432,3 +434,34 @@ class SQLiteProvider(BaseProvider):
 
     def __repr__(self) -> str:
         return f"SQLiteProvider(path={self.path!r}, clock={self.clock!r})"
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    def _set_if_absent(
+        self, conn: sqlite3.Connection, key: str, value: str, expires: float | None, now: float
+    ) -> bool:
+        # One statement, so atomic across connections: insert, or take over an expired row.
+        cursor = self._execute(
+            conn,
+            f"INSERT INTO {TABLE} (key, value, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+            "expires_at = excluded.expires_at "
+            f"WHERE {TABLE}.expires_at IS NOT NULL AND {TABLE}.expires_at <= ?",
+            (key, value, expires, now),
+        )
+        return cursor.rowcount > 0
+
+    async def set_if_absent(self, key: str, value: str, ttl: float | None) -> bool:
+        """``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``; True if stored."""
+        now = self.clock.now()
+        expires = None if ttl is None else now + ttl
+        return await self._run(self._set_if_absent, key, value, expires, now)
+
+    def _delete_if_equals(self, conn: sqlite3.Connection, key: str, value: str, now: float) -> bool:
+        cursor = self._execute(
+            conn, f"DELETE FROM {TABLE} WHERE key = ? AND value = ? AND {_LIVE}", (key, value, now)
+        )
+        return cursor.rowcount > 0
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        """One ``DELETE ... WHERE key = ? AND value = ?``; True if removed."""
+        return await self._run(self._delete_if_equals, key, value, self.clock.now())

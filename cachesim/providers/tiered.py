@@ -18,17 +18,19 @@ import contextvars
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from cachesim.backplane.base import Backplane, Change
 from cachesim.backplane.local import LocalBackplane
+from cachesim.backplane.polling import PollingBackplane
 from cachesim.errors import ConfigurationError
 from cachesim.keys import compile_glob
 from cachesim.policies import MISSING
 from cachesim.providers.base import Provider
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.memory import MemoryProvider
+from cachesim.providers.resp import ttl_ms
 
 __all__ = ["TieredProvider", "l1_bypass"]
 
@@ -448,17 +450,12 @@ class TieredProvider:
         if not items:
             return
         keys = [k for k, _ in items]
-        self._forget(keys)
-        ok = False
-        try:
-            if _single:
-                await self.l2.set(items[0][0], items[0][1], ttl)
-            else:
-                await self.l2.set_many(items, ttl)
-            ok = True
-        finally:
-            self._forget(keys)
-            await self._publish(Change("keys", self.backplane.instance_id, tuple(keys)), ok)
+        px: list[Any] = [] if ttl is None else ["PX", ttl_ms(ttl)]
+        raw = [("SET", k, v, *px) for k, v in items]
+        if _single:
+            await self._write(keys, lambda: self.l2.set(items[0][0], items[0][1], ttl), raw)
+        else:
+            await self._write(keys, lambda: self.l2.set_many(items, ttl), raw)
         if self.fill_on_write and self._l1_ok():
             now = self.l1.clock.now()
             expires = self._l1_ttl(now, ttl)
@@ -476,15 +473,69 @@ class TieredProvider:
         return int(await self._delete(keys, single=False))
 
     async def _delete(self, keys: Sequence[str], *, single: bool) -> int | bool:
+        def call() -> Awaitable[Any]:
+            return self.l2.delete(keys[0]) if single else self.l2.delete_many(keys)
+
+        replies = await self._write(keys, call, [("UNLINK", *keys)])
+        return int(replies[0]) if isinstance(replies, list) else replies
+
+    def _log_backplane(self) -> PollingBackplane | None:
+        """The polling backplane when its log lives in L2's client (writes then pipeline)."""
+        bp = self.backplane
+        if (
+            isinstance(bp, PollingBackplane)
+            and bp.provider is self.l2
+            and getattr(self.l2, "client", None) is not None
+            and getattr(self.l2, "commands", None) is not None
+        ):
+            return bp
+        return None
+
+    async def _write(
+        self, keys: Sequence[str], call: Callable[[], Awaitable[Any]], raw: list[tuple[Any, ...]]
+    ) -> Any:
+        """Run a write on L2 and tell the other instances, dropping the keys from L1 around it.
+
+        With a polled log in L2 the write and its log entry go in one pipeline (one
+        round trip); otherwise the change is published after the write returned.
+        """
+        change = Change("keys", self.backplane.instance_id, tuple(keys))
+        log = self._log_backplane()
         self._forget(keys)
         ok = False
         try:
-            result = await (self.l2.delete(keys[0]) if single else self.l2.delete_many(keys))
+            if log is not None:
+                result: Any = await self._pipeline(raw, log, change)
+            else:
+                result = await call()
             ok = True
         finally:
             self._forget(keys)
-            await self._publish(Change("keys", self.backplane.instance_id, tuple(keys)), ok)
+            if log is None or not ok:
+                await self._publish(change, ok)
         return result
+
+    async def _pipeline(
+        self, raw: list[tuple[Any, ...]], log: PollingBackplane, change: Change
+    ) -> list[Any]:
+        """``raw`` commands plus the log's ``XADD`` in one request; the commands' replies."""
+        client: Any = getattr(self.l2, "client")  # noqa: B009
+        counter: Any = getattr(self.l2, "commands")  # noqa: B009
+        commands = [*raw, log.xadd_command(change)]
+        for command in commands:
+            counter[str(command[0])] += 1
+        if hasattr(client, "execute_command"):  # redis-py
+            async with client.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                replies = await pipe.execute()
+        else:  # upstash-redis
+            pipe = client.pipeline()
+            for command in commands:
+                pipe.execute(list(command))
+            replies = await pipe.exec()
+        log.published += 1
+        return list(replies[:-1])
 
     async def invalidate_pattern(self, pattern: str) -> int:
         """L2 (SCAN), then every L1 drops matching keys."""

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from cachesim import forks
 from cachesim.errors import ConfigurationError
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
+from cachesim.redact import redact_url, url_secrets
 
 __all__ = ["UpstashProvider"]
 
@@ -64,7 +66,7 @@ class UpstashProvider(RedisCommandProvider):
         ):
             raise ConfigurationError(
                 "UPSTASH_REDIS_REST_URL must be an http(s) URL such as "
-                f"https://<db>.upstash.io, got {url!r}"
+                f"https://<db>.upstash.io, got {redact_url(str(url))!r}"
             )
         if not isinstance(token, str) or not token.strip():
             raise ConfigurationError(
@@ -72,8 +74,16 @@ class UpstashProvider(RedisCommandProvider):
             )
         self.url = url.rstrip("/")
         self._token = token
+        #: What must never be shown: the token and any credentials in the URL.
+        self._secrets = (token, *url_secrets(url))
         self._closed = False
         super().__init__(client or self._new_client(), scan_count=scan_count)
+        forks.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: a new HTTP client (the parent's keep-alive sockets stay its own)."""
+        forks.keep_from_parent(self.client)
+        self.client = self._new_client()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> UpstashProvider:
@@ -126,4 +136,11 @@ class UpstashProvider(RedisCommandProvider):
         await pipe.exec()
 
     def __repr__(self) -> str:
-        return f"UpstashProvider(url={self.url!r})"
+        return f"UpstashProvider(url={redact_url(self.url)!r})"
+
+    # -- stampede-lock primitives (ATOMIC_SET_IF_ABSENT, COMPARE_AND_DELETE) ----------
+    capabilities = capabilities | {Capability.ATOMIC_SET_IF_ABSENT, Capability.COMPARE_AND_DELETE}
+
+    async def eval_script(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """``EVAL`` over REST (one billed command)."""
+        return await self.client.eval(script, keys=list(keys), args=list(args))

@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLORS",
+    "LINESTYLES",
+    "MARKERS",
     "STATUS_COLORS",
+    "curve_label",
     "infinite_cache_hit_ratio",
     "plot_conformance_matrix",
     "plot_cost",
@@ -55,6 +58,16 @@ COLORS: Final[tuple[str, ...]] = (
     "#D4A72C",  # ochre
     "#E377C2",  # pink
     "#9C755F",  # brown
+)
+#: Markers and dash patterns cycled with the colours, so lines that overlap or print in
+#: grey stay distinguishable (plain dashed and dotted are kept for reference lines).
+MARKERS: Final[tuple[str, ...]] = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
+LINESTYLES: Final[tuple[Any, ...]] = (
+    "-",
+    (0, (6, 2)),
+    "-.",
+    (0, (1, 1.2)),
+    (0, (8, 2, 1, 2, 1, 2)),
 )
 #: Reference lines (ceilings, baselines): a grey that shows on both themes.
 NEUTRAL: Final = "#8C8C8C"
@@ -90,7 +103,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
 
 def _hit_ratio_axis(ax: Axes, title: str) -> None:
     """Finish an axes whose y is a hit ratio: 0-100 %, grid, legend at the lower right."""
-    ax.set_ylabel("hit ratio")
+    ax.set_ylabel("hit ratio (%)")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(True, alpha=0.3)
@@ -100,6 +113,15 @@ def _hit_ratio_axis(ax: Axes, title: str) -> None:
 
 def _color(i: int) -> str:
     return COLORS[i % len(COLORS)]
+
+
+def _style(i: int) -> dict[str, Any]:
+    """Colour, marker and dash pattern of the i-th data line."""
+    return {
+        "color": _color(i),
+        "marker": MARKERS[i % len(MARKERS)],
+        "ls": LINESTYLES[i % len(LINESTYLES)],
+    }
 
 
 def _frame(data: Any) -> pd.DataFrame:
@@ -156,6 +178,22 @@ def infinite_cache_hit_ratio(workload: Any) -> float:
     return hits / reads if reads else 0.0
 
 
+def curve_label(frame: Any) -> str:
+    """``"lru (exact)"``, ``"s3fifo (minisim, sample rate 0.01)"``: what a curve line shows.
+
+    Read from the ``policy``, ``method`` and ``sample_rate`` that
+    :func:`~cachesim.sim.miss_ratio_curve` records in ``frame.attrs``.
+    """
+    attrs = getattr(frame, "attrs", {}) or {}
+    policy = str(attrs.get("policy") or "hit ratio")
+    method = attrs.get("method")
+    if not method:
+        return policy
+    rate = attrs.get("sample_rate")
+    sampled = f", sample rate {rate:g}" if method in ("shards", "minisim") and rate else ""
+    return f"{policy} ({method}{sampled})"
+
+
 def plot_mrc(
     data: Any,
     *,
@@ -188,21 +226,12 @@ def plot_mrc(
                     opt = part
                 else:
                     curves.append((str(name), part))
-        else:  # miss_ratio_curve() records its policy in frame.attrs
-            label = str(getattr(frame, "attrs", {}).get("policy") or "hit ratio")
-            curves = [(label, frame)]
+        else:  # miss_ratio_curve() records its policy and method in frame.attrs
+            curves = [(curve_label(frame), frame)]
     sizes: list[float] = []
     for i, (label, frame) in enumerate(curves):
         frame = frame.sort_values("capacity")
-        ax.plot(
-            frame["capacity"],
-            frame["hit_ratio"],
-            marker="o",
-            ms=3,
-            lw=1.8,
-            color=_color(i),
-            label=label,
-        )
+        ax.plot(frame["capacity"], frame["hit_ratio"], ms=4, lw=1.8, label=label, **_style(i))
         if "error" in frame.columns:  # sampled curves: a band of two standard errors
             band = 2 * frame["error"].fillna(0.0)
             ax.fill_between(
@@ -318,13 +347,15 @@ def plot_hit_ratio_over_time(
         windows = _windows(item)
         shown = _complete_windows(windows)
         mid = (shown["start"].to_numpy() + shown["end"].to_numpy()) / 2
+        style = _style(i)
         ax.plot(
             mid,
             shown["hit_ratio"],
             lw=1.8,
-            color=_color(i),
+            ms=3.5,
+            markevery=max(1, len(mid) // 12),  # a few markers: the line stays readable
             label=str(name) if name is not None else "hit ratio",
-            drawstyle="default",
+            **(style if len(items) > 1 else {"color": style["color"]}),
         )
         if shaded is None:
             shaded = _warmup_end(item, windows)
@@ -376,7 +407,7 @@ def plot_origin_load(
         cut = 1 - total_after / total_before
         ax.text(0.01, 0.97, f"origin load -{cut:.0%}", transform=ax.transAxes, va="top")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("origin requests per second")
+    ax.set_ylabel("origin load (requests/s)")
     top = float(max(without.max(), with_cache.max())) if len(without) else 1.0
     ax.set_ylim(0, top * 1.25 or 1.0)  # headroom for the legend
     ax.grid(True, alpha=0.3)
@@ -417,7 +448,8 @@ def plot_latency_cdf(
     (its measured latencies after the warm-up, as ``latency_ms()``).
     :func:`~cachesim.sim.models.latency_samples` builds
     ``{"no cache": ..., provider: ...}`` from a simulation result.  The
-    no-cache line is grey; the others take :data:`COLORS` in order.
+    no-cache line is grey; the others take :data:`COLORS` in order.  A line
+    drawn from a model (not from measured samples) says so in the legend.
     """
     fig, ax = _axes(ax, (10.0, 4.5))
     markers = ("o", "s", "^", "D", "v")
@@ -436,7 +468,15 @@ def plot_latency_cdf(
             coloured += 1
         pts = [float(np.percentile(data, q)) for q in percentiles]
         text = ", ".join(f"p{q:g} {v:.3g}" for q, v in zip(percentiles, pts, strict=True))
-        ax.plot(data[keep], y[keep], lw=1.8, color=color, label=f"{label} ({text} ms)")
+        modelled = ", model" if isinstance(value, LatencyModel) else ""
+        ax.plot(
+            data[keep],
+            y[keep],
+            lw=1.8,
+            color=color,
+            ls=LINESTYLES[(coloured - 1) % len(LINESTYLES)] if color != NEUTRAL else "--",
+            label=f"{label} ({text} ms{modelled})",
+        )
         for j, (q, v) in enumerate(zip(percentiles, pts, strict=True)):
             ax.plot(
                 [v], [q / 100.0], ls="none", marker=markers[j % len(markers)], ms=5, color=color
@@ -447,7 +487,7 @@ def plot_latency_cdf(
     for q in percentiles:
         ax.axhline(q / 100.0, color=NEUTRAL, lw=0.6, alpha=0.5)
     ax.set_xlabel("response time (ms)")
-    ax.set_ylabel("fraction of requests")
+    ax.set_ylabel("requests answered within (%)")
     ax.set_ylim(0, 1.01)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(True, alpha=0.3)
@@ -550,7 +590,7 @@ def plot_cost(
 def _ttl_label(value: Any) -> str:
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return "none"
-    return f"{float(value):g} s"
+    return f"{float(value):g}"
 
 
 def plot_ttl_capacity_heatmap(
@@ -603,7 +643,7 @@ def plot_ttl_capacity_heatmap(
         vmax=1.0 if ratio else None,
     )
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(value.replace("_", " "))
+    bar.set_label(value.replace("_", " ") + (" (%)" if ratio else ""))
     if ratio:
         bar.formatter = PercentFormatter(1.0)
         bar.update_ticks()
@@ -629,7 +669,7 @@ def plot_ttl_capacity_heatmap(
     ax.set_xticks(range(len(caps)), [f"{c:g}" for c in caps])
     ax.set_yticks(range(len(ttls)), [_ttl_label(t) for t in ttls])
     ax.set_xlabel("capacity (entries)")
-    ax.set_ylabel("TTL")
+    ax.set_ylabel("TTL (s)")
     suffix = f" ({policy_label})" if policy_label else ""
     ax.set_title(title or f"{value.replace('_', ' ').capitalize()} by TTL and capacity{suffix}")
     return fig
@@ -702,47 +742,14 @@ def _load_report(report: Any, by: str) -> list[dict[str, Any]]:
     return [{"provider": name, "spec": spec, "cells": cells, "titles": titles}]
 
 
-def plot_conformance_matrix(
-    reports: Iterable[Any] | Any,
-    *,
-    by: Literal["clauses", "capabilities"] = "clauses",
-    transpose: bool | None = None,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Providers x contract clauses (or capabilities), each cell coloured by outcome.
+#: rows of one panel of a transposed conformance matrix; longer lists wrap into columns
+MATRIX_PANEL_ROWS: Final = 40
 
-    ``reports``: contract reports as the suite writes them
-    (``--contract-report out.json``; paths or loaded dicts), or plain dicts
-    ``{"provider": "fakeredis", "clauses": {"TTL-1": "passed", ...}}``.
-    Outcomes: passed, failed, error, xpassed, deviation/xfailed (a known
-    deviation), skipped, not run (outlined); a cell a provider never reported
-    stays blank.  With many columns the matrix is transposed (clauses down
-    the side, with their titles) unless ``transpose`` says otherwise.
-    """
-    if isinstance(reports, Mapping | str | PathLike):
-        reports = [reports]
-    rows = [row for report in reports for row in _load_report(report, by)]
-    if not rows:
-        raise ValueError("no contract reports to plot")
-    names = [row["provider"] for row in rows]
-    labels = [
-        f"{row['provider']} ({row['spec']})"
-        if names.count(row["provider"]) > 1
-        else row["provider"]
-        for row in rows
-    ]
-    columns = sorted({c for row in rows for c in row["cells"]}, key=_natural)
-    titles = {c: t for row in rows for c, t in row["titles"].items()}
-    if transpose is None:
-        transpose = len(columns) > 30
-    n_rows, n_cols = (len(columns), len(rows)) if transpose else (len(rows), len(columns))
-    size = (
-        (0.9 * n_cols + 5.5, 0.24 * n_rows + 1.8)
-        if transpose
-        else (max(6.0, 0.34 * n_cols + 2.5), 0.5 * n_rows + 2.2)
-    )
-    fig, ax = _axes(ax, size)
+
+def _draw_cells(
+    ax: Axes, rows: list[dict[str, Any]], columns: list[str], transpose: bool
+) -> tuple[set[str], int]:
+    """Draw the outcome cells; return the outcomes seen and the number of failing cells."""
     seen: set[str] = set()
     bad = 0
     for r, row in enumerate(rows):
@@ -773,26 +780,100 @@ def plot_conformance_matrix(
                 _STATUS_MARKS[key],
                 ha="center",
                 va="center",
-                fontsize="small",
+                fontsize="x-small",
                 color="#F2F2F2",
             )
-    column_labels = [f"{c}  {titles[c][:48]}" if transpose and c in titles else c for c in columns]
-    what = "capability" if by == "capabilities" else "contract clause"
+    return seen, bad
+
+
+def _finish_matrix(
+    ax: Axes,
+    labels: list[str],
+    columns: list[str],
+    column_labels: list[str],
+    transpose: bool,
+    what: str,
+) -> None:
+    n_rows, n_cols = (len(columns), len(labels)) if transpose else (len(labels), len(columns))
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, -0.5)
     if transpose:
-        ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right")
-        ax.set_yticks(range(len(columns)), column_labels, fontsize="small")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize="small")
+        ax.set_yticks(range(len(columns)), column_labels, fontsize="x-small")
         ax.set_xlabel("provider")
         ax.set_ylabel(what)
     else:
         ax.set_xticks(range(len(columns)), column_labels, rotation=90, fontsize="small")
-        ax.set_yticks(range(len(rows)), labels)
+        ax.set_yticks(range(len(labels)), labels)
         ax.set_xlabel(what)
         ax.set_ylabel("provider")
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
+
+
+def plot_conformance_matrix(
+    reports: Iterable[Any] | Any,
+    *,
+    by: Literal["clauses", "capabilities"] = "clauses",
+    transpose: bool | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Providers x contract clauses (or capabilities), each cell coloured by outcome.
+
+    ``reports``: contract reports as the suite writes them
+    (``--contract-report out.json``; paths or loaded dicts), or plain dicts
+    ``{"provider": "fakeredis", "clauses": {"TTL-1": "passed", ...}}``.
+    Outcomes: passed, failed, error, xpassed, deviation/xfailed (a known
+    deviation), skipped, not run (outlined); a cell a provider never reported
+    stays blank.  With many columns the matrix is transposed (clauses down
+    the side, with their full titles) unless ``transpose`` says otherwise;
+    on a new figure a long list wraps into side-by-side panels of
+    :data:`MATRIX_PANEL_ROWS` rows, so the figure stays compact.
+    """
+    if isinstance(reports, Mapping | str | PathLike):
+        reports = [reports]
+    rows = [row for report in reports for row in _load_report(report, by)]
+    if not rows:
+        raise ValueError("no contract reports to plot")
+    names = [row["provider"] for row in rows]
+    labels = [
+        f"{row['provider']} ({row['spec']})"
+        if names.count(row["provider"]) > 1
+        else row["provider"]
+        for row in rows
+    ]
+    columns = sorted({c for row in rows for c in row["cells"]}, key=_natural)
+    titles = {c: t for row in rows for c, t in row["titles"].items()}
+    if transpose is None:
+        transpose = len(columns) > 30
+    what = "capability" if by == "capabilities" else "contract clause"
+    column_labels = [f"{c}  {titles[c]}" if transpose and c in titles else c for c in columns]
+    if not transpose:
+        panels = [(columns, column_labels)]
+        size = (max(6.0, 0.34 * len(columns) + 2.5), 0.5 * len(rows) + 2.2)
+    else:
+        n_panels = 1 if ax is not None else math.ceil(len(columns) / MATRIX_PANEL_ROWS)
+        per = math.ceil(len(columns) / n_panels)
+        panels = [
+            (columns[k : k + per], column_labels[k : k + per]) for k in range(0, len(columns), per)
+        ]
+        longest = max((len(label) for label in column_labels), default=10)
+        panel_width = 0.062 * longest + 0.3 * len(rows) + 0.9
+        size = (panel_width * len(panels) + 1.6, 0.2 * per + 2.0)
+    if ax is not None:
+        fig, axes = _axes(ax, size)[0], [ax]
+    else:
+        fig = Figure(figsize=size, layout="constrained")
+        axes = list(fig.subplots(1, len(panels), squeeze=False)[0])
+    seen: set[str] = set()
+    bad = 0
+    for panel_ax, (part, part_labels) in zip(axes, panels, strict=True):
+        part_seen, part_bad = _draw_cells(panel_ax, rows, part, transpose)
+        seen |= part_seen
+        bad += part_bad
+        _finish_matrix(panel_ax, labels, part, part_labels, transpose, what)
     handles = [
         Patch(color=STATUS_COLORS[s], label=f"{_STATUS_MARKS[s]} {s.replace('_', ' ')}")
         for s in STATUS_COLORS
@@ -800,6 +881,21 @@ def plot_conformance_matrix(
     ]
     if "not_run" in seen:
         handles.append(Patch(fill=False, edgecolor=NEUTRAL, label="not run"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.set_title(title or f"Contract conformance by {what} ({bad} failing)")
+    axes[-1].legend(
+        handles=handles,
+        title="outcome",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        fontsize="small",
+    )
+    heading = title or f"Contract conformance by {what} ({bad} failing)"
+    if len(axes) > 1:
+        fig.suptitle(heading)
+        for panel_ax in axes:
+            panel_ax.set_title(
+                f"{what}s (part {axes.index(panel_ax) + 1} of {len(axes)})", fontsize="small"
+            )
+    else:
+        axes[0].set_title(heading)
     return fig

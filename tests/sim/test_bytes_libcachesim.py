@@ -63,7 +63,7 @@ def _blocks(seed: int) -> Workload:
 def _shipped() -> list[Workload]:
     """The CloudPhysics sample with its sizes, when :mod:`cachesim.sim.datasets` ships it."""
     try:
-        from cachesim.sim import datasets  # type: ignore[attr-defined]
+        from cachesim.sim import datasets
     except ImportError:
         return []
     out = []
@@ -213,3 +213,30 @@ def test_lirs_keeps_a_block_its_own_promotion_pushed_out_of_q_uncounted() -> Non
             assert fired == 0
         else:
             assert fired > 0 and served > 0, "the uncounted block is served from S"
+
+
+@pytest.mark.parametrize("name", ["web07", "web12"])
+def test_every_shared_policy_equals_libcachesim_on_the_shipped_traces(
+    tmp_path: Path, name: str
+) -> None:
+    # the cache2k traces shipped with the package (key-only: entries)
+    from libcachesim.libcachesim_python import ReaderInitParam, TraceType
+
+    from cachesim.sim import datasets
+
+    w = datasets.load(name)
+    codes, uniques = w.dense_keys()
+    w = Workload(codes + 1, name=name)
+    path = write_trace(w, tmp_path / f"{name}.oracleGeneral.bin")
+    for policy, oracle in {**SHARED, "lirs": "LIRS"}.items():
+        for capacity in (len(uniques) // 100, len(uniques) // 10, len(uniques) // 3):
+            reader = lcs.TraceReader(
+                trace=str(path),
+                trace_type=TraceType.ORACLE_GENERAL_TRACE,
+                reader_init_params=ReaderInitParam(ignore_obj_size=True),
+            )
+            miss, _ = getattr(lcs, oracle)(cache_size=capacity, hashpower=16).process_trace(reader)
+            got = simulate(w, capacity, policy).hit_ratio
+            assert got == pytest.approx(1.0 - float(miss), abs=1e-12), (
+                f"{policy} on {name} at {capacity} entries must equal libcachesim"
+            )

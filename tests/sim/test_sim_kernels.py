@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: Policies whose compiled kernel is still to be written (they replay on their stores).
-WITHOUT_KERNEL = {"opt-size", "wtinylfu"}
+WITHOUT_KERNEL = {"opt-size"}
 ALL = sorted(p for p in [*POLICIES, *OFFLINE] if p not in WITHOUT_KERNEL)
 COUNTS = (
     "requests",
@@ -91,7 +91,15 @@ def test_kernel_equals_store(policy: str) -> None:
 
 @pytest.mark.parametrize(
     ("policy", "options"),
-    [("lirs", {"strict": True}), ("slru", {"segments": (1, 4)}), ("2q", {"in_ratio": 0.1})],
+    [
+        ("lirs", {"strict": True}),
+        ("slru", {"segments": (1, 4)}),
+        ("2q", {"in_ratio": 0.1}),
+        ("wtinylfu", {"adaptive": True}),
+        ("wtinylfu", {"doorkeeper": True, "protected": 0.3}),
+        ("wtinylfu", {"adaptive": True, "doorkeeper": True, "expected_entries": 30}),
+        ("wtinylfu", {"sample_size": 97, "protected": 0.5}),
+    ],
 )
 def test_kernel_equals_store_with_options(policy: str, options: dict[str, Any]) -> None:
     w = _mixed(4)
@@ -103,6 +111,16 @@ def test_kernel_equals_store_with_options(policy: str, options: dict[str, Any]) 
         assert _counts(fast) == _counts(slow), where
         assert fast.windows is not None and slow.windows is not None
         assert fast.windows["hits"].equals(slow.windows["hits"]), where
+
+
+def test_wtinylfu_kernel_equals_store_with_a_wide_sketch() -> None:
+    # 20,000 entries: sketch rows of 131,072 counters index with two mixes (not 16-bit
+    # slices), and the sketch is re-sized when the cache first fills
+    w = zipf(60_000, 120_000, 0.8, seed=6)
+    for options in ({}, {"adaptive": True, "doorkeeper": True}):
+        fast = simulate(w, 20_000, "wtinylfu", engine="numba", **options)
+        slow = simulate(w, 20_000, "wtinylfu", engine="python", **options)
+        assert _counts(fast) == _counts(slow), options
 
 
 def test_the_policies_without_a_kernel_are_the_listed_ones() -> None:

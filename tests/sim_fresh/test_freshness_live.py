@@ -119,7 +119,9 @@ WITH_OPTIONS = [
 def test_live_replay_with_options_agrees(
     hot_keys: Workload, options: FreshnessOptions, clients: int | None
 ) -> None:
-    # One process: every option that draws no random number replays read by read.
+    # One process: every option that draws no random number replays read by read.  This
+    # needs every timer of the cache layer (the backoff after a failed refresh, the lock
+    # deadline) to run on the cache's clock, as everything else does.
     virtual = simulate_freshness(hot_keys, options, origin=ORIGIN, clients=clients)
     live = replay_freshness_live(hot_keys, options, origin=ORIGIN, clients=clients)
     assert_agree(virtual, live)

@@ -80,7 +80,7 @@ def test_mrc_with_policies_opt_and_infinite_ceiling(workload: Workload, tmp_path
         for c in (10, 50, 200, 500)
     ]
     fig = plot_mrc(pd.DataFrame(rows), workload=workload)
-    assert _labels(fig) == ("cache size (entries)", "hit ratio")
+    assert _labels(fig) == ("cache size (entries)", "hit ratio (%)")
     ax = fig.axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[:3] == ["lru", "fifo", "OPT (Belady)"]
@@ -97,7 +97,7 @@ def test_mrc_from_miss_ratio_curve_frames(workload: Workload) -> None:
     lru = miss_ratio_curve(workload, sizes)
     opt = miss_ratio_curve(workload, sizes, method="simulate", policy="opt")
     ax = plot_mrc(lru, opt=opt).axes[0]
-    assert [line.get_label() for line in ax.get_lines()] == ["lru", "OPT (Belady)"]
+    assert [line.get_label() for line in ax.get_lines()] == ["lru (exact)", "OPT (Belady)"]
     assert ax.get_xscale() == "linear"
     assert plot_mrc(lru, logx=True).axes[0].get_xscale() == "log"
     assert list(ax.get_lines()[0].get_xdata()) == sizes
@@ -113,7 +113,7 @@ def test_infinite_cache_ceiling_counts_first_reads_only() -> None:
 def test_hit_ratio_over_time_marks_the_warmup(result: object, tmp_path: Path) -> None:
     fig = plot_hit_ratio_over_time(result)
     ax = fig.axes[0]
-    assert _labels(fig) == ("time (s)", "hit ratio")
+    assert _labels(fig) == ("time (s)", "hit ratio (%)")
     assert ax.get_lines()[0].get_label() == "hit ratio"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "warm-up" in legend
@@ -131,7 +131,7 @@ def test_time_plots_explain_missing_windows(workload: Workload) -> None:
 def test_origin_load_with_and_without_cache(result: object, tmp_path: Path) -> None:
     fig = plot_origin_load(result, request_rate=200.0)
     ax = fig.axes[0]
-    assert _labels(fig) == ("time (s)", "origin requests per second")
+    assert _labels(fig) == ("time (s)", "origin load (requests/s)")
     without, with_cache = ax.get_lines()[:2]
     assert without.get_label() == "without cache"
     assert np.mean(without.get_ydata()) == pytest.approx(200.0, rel=0.05)
@@ -229,7 +229,7 @@ def test_latency_cdf_and_percentiles(result: object, tmp_path: Path) -> None:
     samples_with_model: dict[str, object] = {**samples, "db": LatencyModel.fixed(0.005)}
     fig = plot_latency_cdf(samples_with_model)
     ax = fig.axes[0]
-    assert _labels(fig) == ("response time (ms)", "fraction of requests")
+    assert _labels(fig) == ("response time (ms)", "requests answered within (%)")
     curves = [line for line in ax.get_lines() if "p50" in str(line.get_label())]
     assert len(curves) == 4
     assert curves[0].get_label().startswith("no cache (p50")
@@ -267,8 +267,8 @@ def test_ttl_capacity_heatmap_from_a_sweep_frame(tmp_path: Path) -> None:
     )
     fig = plot_ttl_capacity_heatmap(frame)
     ax = fig.axes[0]
-    assert _labels(fig) == ("capacity (entries)", "TTL")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["5 s", "60 s", "none"]
+    assert _labels(fig) == ("capacity (entries)", "TTL (s)")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["5", "60", "none"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "100", "500"]
     image = ax.get_images()[0].get_array()
     assert image.shape == (3, 3)
@@ -393,10 +393,10 @@ def test_live_result_plot_shortcuts(workload: Workload, tmp_path: Path) -> None:
         return Cache(provider, namespace="plot")
 
     live = replay_live_sync(workload[:2000], cache, warmup=200, progress=False)
-    assert _labels(live.plot()) == ("time (s)", "hit ratio")
-    assert _labels(live.plot("origin_load")) == ("time (s)", "origin requests per second")
+    assert _labels(live.plot()) == ("time (s)", "hit ratio (%)")
+    assert _labels(live.plot("origin_load")) == ("time (s)", "origin load (requests/s)")
     fig = live.plot("latency")
-    assert _labels(fig) == ("response time (ms)", "fraction of requests")
+    assert _labels(fig) == ("response time (ms)", "requests answered within (%)")
     _saved(fig, tmp_path, "live-latency")
     with pytest.raises(ValueError, match="kind must be"):
         live.plot("nope")  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio
 
 from cachesim import Cache
-from cachesim.backplane import PollingBackplane, RedisBackplane
+from cachesim.backplane import PollingBackplane, RedisBackplane, TrackingBackplane
 from cachesim.gateway.server import Gateway, run_gateway
 from cachesim.providers import MemoryProvider, RedisProvider, TieredProvider, UpstashProvider
 
@@ -165,3 +165,54 @@ async def test_polling_survives_an_outage(gateway: Gateway, namespace: str) -> N
         await _l1_usable(b)
         await a.set("k", "v2")
         assert await b.get("k") == "v2"
+
+
+async def test_a_write_and_its_log_entry_are_one_request(gateway: Gateway, namespace: str) -> None:
+    provider = TieredProvider(
+        l1=MemoryProvider(max_entries=100),
+        l2=UpstashProvider(url=gateway.url, token=gateway.token),
+        backplane=PollingBackplane(interval=30.0, namespace=namespace),  # no poll meanwhile
+        staleness_bound=60.0,
+    )
+    cache = Cache(provider, namespace=namespace)
+    async with cache:
+        await _l1_usable(cache)
+        before = gateway.faults.requests
+        assert await cache.set("k", 1) is True
+        assert await cache.delete_many(["k", "j"]) == 1
+        assert gateway.faults.requests - before == 2, "each write must be one HTTP request"
+        commands = (await cache.get_stats()).provider_stats["commands_by_name"]
+        assert commands["XADD"] == 2 and commands["SET"] == 1 and commands["UNLINK"] == 1
+
+
+async def test_tracking_backplane_hears_any_client(redis_url: str, namespace: str) -> None:
+    """CLIENT TRACKING BCAST: even a write by a client outside the cache drops L1 copies."""
+    provider = TieredProvider(
+        l1=MemoryProvider(max_entries=100),
+        l2=RedisProvider.from_url(redis_url),
+        backplane=TrackingBackplane(redis_url, prefixes=(namespace + ":",), heartbeat=0.05),
+        staleness_bound=1.0,
+    )
+    cache = Cache(provider, namespace=namespace)
+    outsider = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        async with cache:
+            await _l1_usable(cache)
+            await _heard(cache, outsider.set(f"{namespace}:k", '"v1"'))
+            assert await cache.get("k") == "v1"
+            assert await cache.get("k") == "v1"
+            assert provider.l1_hits == 1
+            await _heard(cache, outsider.set(f"{namespace}:k", '"v2"'))
+            assert await cache.get("k") == "v2", "an outside write must drop the L1 copy"
+            resets = provider.l1_resets
+            await outsider.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            await _until(
+                lambda: provider.backplane.stats()["backplane_reconnects"] >= 1, "tracking is back"
+            )
+            assert provider.l1_resets > resets, "rebuilt tracking must drop L1"
+            await _l1_usable(cache)
+            await cache.get("k")
+            await _heard(cache, outsider.delete(f"{namespace}:k"))
+            assert await cache.get("k") is None
+    finally:
+        await outsider.aclose()

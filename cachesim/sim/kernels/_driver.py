@@ -19,6 +19,10 @@ key id, ``k``: key id, ``s``: size, ``nu``: next use for offline policies):
   ``_stored_size``);
 * ``hit(ps, osize, k, nu)`` / ``update(ps, osize, k, nu)`` -- read / overwrite;
 * ``remove(ps, osize, k)`` -- the entry leaves (``osize[k]`` still valid);
+* ``access(ps, osize, k, op, hit)`` -- every read once its outcome is known
+  (after ``hit``; before the fill of a miss) and every write before it is
+  stored (``op`` 1): what the stores do in ``get`` and ``put`` themselves
+  (W-TinyLFU's sketch);
 * ``victim(ps, osize, s) -> key`` -- choose what to evict for an entry of ``s``;
   ``-1`` means the new entry itself loses (GDSF): it is counted as an eviction
   and not stored.
@@ -219,6 +223,11 @@ def never_victim(ps: Any, osize: Any, s: int) -> int:
 
 
 @jit
+def no_access(ps: Any, osize: Any, k: int, op: int, hit: bool) -> None:
+    """Default ``access``: nothing to count."""
+
+
+@jit
 def no_drain(
     ps: Any,
     present: Any,
@@ -302,7 +311,7 @@ def admit_always(fs: Any, k: int, s: int) -> bool:
 # The names the replay loop calls; build_replay() binds them to a policy's hooks.
 _p_admit, _p_insert, _p_hit, _p_update = admit_all, insert_ok, no_hit, no_hit
 _p_remove, _p_victim, _a_record, _a_admit = no_remove, never_victim, no_record, admit_always
-_p_drain = no_drain
+_p_drain, _p_access = no_drain, no_access
 
 
 # -- the replay loop (a template: the _p_* and _a_* names are bound per policy) ------------
@@ -390,6 +399,7 @@ def _replay(
                     used, count, hn, ne = _p_drain(
                         ps, present, osize, hpos, ht, hk, used, count, hn, has_exp
                     )
+                    _p_access(ps, osize, k, 0, True)
                     if counted:
                         evictions += ne
                         hits += 1
@@ -397,11 +407,13 @@ def _replay(
                     if has_flags:
                         flags[j] = 1
                     continue
+            _p_access(ps, osize, k, 0, False)
             if counted:
                 misses += 1
             if has_flags:
                 flags[j] = 0
         elif op == 1:
+            _p_access(ps, osize, k, 1, False)
             if counted:
                 writes += 1
             if has_flags:
@@ -593,6 +605,7 @@ def build_replay(policy: types.ModuleType, admission: types.ModuleType | None = 
         "_a_record": getattr(admission, "record", no_record),
         "_a_admit": getattr(admission, "admit", admit_always),
         "_p_drain": drain_last if getattr(policy, "EVICTS", False) else no_drain,
+        "_p_access": getattr(policy, "access", no_access),
     }
     namespace = dict(globals())
     namespace.update(hooks)

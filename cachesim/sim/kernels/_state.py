@@ -22,9 +22,10 @@ __all__ = ["Array", "KeyMap", "allocate", "grow"]
 class Array:
     """One state array of a kernel, declared in the kernel module's ``STATE``.
 
-    ``per_key`` arrays hold ``n_keys + extra`` items and grow with the key
-    space, keeping their contents; fixed arrays hold ``length`` items.  New
-    items are ``fill``.
+    ``per_key`` arrays hold ``scale * n_keys + extra`` items and grow with the
+    key space, keeping their contents; fixed arrays hold ``length`` items.  New
+    items are ``fill``.  A kernel's ``setup`` may replace an array with a
+    larger one; growing never shrinks it.
     """
 
     name: str
@@ -33,10 +34,11 @@ class Array:
     per_key: bool = True
     extra: int = 0
     length: int = 1
+    scale: int = 1
 
     def size(self, n_keys: int) -> int:
         """Number of items for a key space of ``n_keys`` ids."""
-        return n_keys + self.extra if self.per_key else self.length
+        return self.scale * n_keys + self.extra if self.per_key else self.length
 
 
 def allocate(spec: tuple[Array, ...], n_keys: int) -> dict[str, np.ndarray]:
