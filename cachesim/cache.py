@@ -88,21 +88,10 @@ _ENVELOPE: Final = object()  # stored text is an entry envelope (written with En
 _PLAIN: Final = EntryOptions()
 
 
-class _Flight:
-    """One in-process fill of a key: its task and who is waiting on it.
+class _Landed(NamedTuple):
+    """A fill of the key that landed while a get_or_set read was under way."""
 
-    ``filling`` turns true once the read missed (callers joining then count a miss
-    at once); ``waiting`` counts callers that joined while the read was under way
-    (counted as hits or misses when the read answers).
-    """
-
-    __slots__ = ("filling", "future", "waiting")
-
-    future: asyncio.Future[tuple[str, list[Any]]]
-
-    def __init__(self, filling: bool) -> None:
-        self.filling = filling
-        self.waiting = 0
+    flight: asyncio.Future[str]
 
 
 class CacheEvent(NamedTuple):
@@ -205,7 +194,11 @@ class Cache:
         )
         self._breaker = CircuitBreaker(self.clock, breaker_threshold, breaker_reset)
         self._healthy = True
-        self._flights: dict[str, _Flight] = {}
+        self._flights: dict[str, asyncio.Future[str]] = {}
+        # get_or_set reads under way per key, fills that landed during them, a landing count.
+        self._reading: dict[str, int] = {}
+        self._landed: dict[str, tuple[int, asyncio.Future[str]]] = {}
+        self._landings = 0
         self._decoding = True  # False after a decode error, until an entry decodes again
         self._listeners: list[Listener] = []
         self._latency: dict[str, LatencyWindow] = {}
@@ -223,9 +216,11 @@ class Cache:
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's in-flight fills belong to the parent's loop."""
-        forks.keep_from_parent(self._flights)
+        forks.keep_from_parent((self._flights, self._landed))
         self._flights = {}
         self.freshness.after_fork()
+        self._reading = {}
+        self._landed = {}
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -689,104 +684,106 @@ class Cache:
             return await self.freshness.get_or_set(key, self._key(key), factory, seconds, opts)
         full = self._key(key)
         seconds = self._ttl(ttl)
-        flights = self._flights
-        flight = flights.get(full)
-        if flight is None or flight.future.done():
-            read = True
-            get_now = self._get_now
-            if get_now is not None and self._breaker.state is _CLOSED:
-                # In-process: read now, and start the flight (if needed) without yielding.
-                try:
-                    text = get_now(full)
-                except Exception as exc:  # fail open, exactly as _call does
-                    self.errors += 1
-                    self._failure("get", exc)
-                    text = None
-                read = False
-                if text is not None:
-                    value = self._decode_entry("get_or_set", text)
-                    if value is _ENVELOPE:
-                        read = True  # written with options: the flight unwraps it
-                    elif value is not _UNDECODABLE:
-                        self.hits += 1
-                        if self._listeners:
-                            self._emit("get", key, hit=True)
-                        return value
-            # The flight covers the read as well as the fill: every caller arriving
-            # before it lands joins it, so the factory runs once however long the
-            # backend takes to answer and however the connection pool orders replies.
-            flight = _Flight(filling=not read)
-            flight.future = asyncio.ensure_future(self._flight(flight, key, full, factory, seconds))
-            flights[full] = flight
-            flight.future.add_done_callback(functools.partial(self._land, full, flight))
-        if flight.filling:
-            self.misses += 1
-            if self._listeners:
-                self._emit("get", key, hit=False)
-        else:
-            flight.waiting += 1  # counted when the flight's read answers
-        stored, decoded = await asyncio.shield(flight.future)
-        # The first caller takes the value the flight decoded; the others decode their own copy.
-        return decoded.pop() if decoded else codec.decode(stored)
-
-    def _land(self, full: str, flight: _Flight, future: asyncio.Future[Any]) -> None:
-        """A flight finished: forget it (and mark its error seen if every waiter left)."""
-        if self._flights.get(full) is flight:
-            del self._flights[full]
-        if not future.cancelled():
-            future.exception()
-
-    def _count_waiters(self, flight: _Flight, key: str, hit: bool) -> None:
-        """Count the callers that waited on the flight's read as hits or misses."""
-        waiting, flight.waiting = flight.waiting, 0
-        if hit:
-            self.hits += waiting
-        else:
-            self.misses += waiting
-        if self._listeners:
-            for _ in range(waiting):
-                self._emit("get", key, hit=hit)
-
-    async def _flight(
-        self,
-        flight: _Flight,
-        key: str,
-        full: str,
-        factory: Callable[[], Any],
-        seconds: float | None,
-    ) -> tuple[str, list[Any]]:
-        """Read ``full``; on a miss (or undecodable text) call the factory and store its value.
-
-        Returns the text and, on a hit, the decoded value in a list (taken by the
-        first caller to resume).
-        """
+        flight = self._flights.get(full)
         write = True
-        if not flight.filling:
-            text = await self._call("get", self.provider.get, full)
-            if isinstance(text, _Failed):
-                write = False  # after a failed read, skip the write: one timeout per call
-            elif text is not None:
+        if flight is None:
+            text = await self._read_for_fill(full)
+            if isinstance(text, _Landed):  # a fill landed while this read was under way
+                flight = text.flight
+            elif text is not None and not isinstance(text, _Failed):
                 value = self._decode_entry("get_or_set", text)
                 if value is _ENVELOPE:  # written with options: a hit only while fresh
                     fresh = await self.freshness.fresh_text(text)
                     value = _UNDECODABLE if fresh is None else self._decode_entry("get", fresh)
-                    text = fresh or text
                 if value is not _UNDECODABLE:
-                    self._count_waiters(flight, key, hit=True)
-                    return text, [value]
-            flight.filling = True
-            self._count_waiters(flight, key, hit=False)
+                    self.hits += 1
+                    if self._listeners:
+                        self._emit("get", key, hit=True)
+                    return value
+            else:
+                # After a failed read, skip the fill write: the call stays within one timeout.
+                write = not isinstance(text, _Failed)
+        self.misses += 1
+        if self._listeners:
+            self._emit("get", key, hit=False)
+        if flight is None:
+            flight = self._flights.get(full)
+        if flight is None:
+            flight = asyncio.ensure_future(self._fill(key, full, factory, seconds, write))
+            self._flights[full] = flight
+            flight.add_done_callback(functools.partial(self._land, full))
+        text = await asyncio.shield(flight)
+        return codec.decode(text)
+
+    async def _read_for_fill(self, full: str) -> str | _Failed | _Landed | None:
+        """get_or_set's read; a miss that a fill overtook returns that fill's flight.
+
+        A read sent before a fill of the same key was written can answer after the
+        fill landed (a busy pool, replies out of order, a read that timed out):
+        without this, that stale miss would start a second flight and call the
+        factory again.  While reads of a key are under way, a landing fill is
+        remembered (its finished future) for them; the record goes with the last one.
+        """
+        get_now = self._get_now
+        if get_now is not None and self._breaker.state is _CLOSED:
+            start = time.perf_counter()
+            try:  # in-process: nothing can land during this read
+                text = get_now(full)
+            except Exception as exc:  # fail open, exactly as _call does
+                self.errors += 1
+                self._failure("get", exc)
+                return _FAILED
+            self._latency_get.add(time.perf_counter() - start)
+            return text
+        reading = self._reading
+        reading[full] = reading.get(full, 0) + 1
+        since = self._landings
+        try:
+            result = await self._call("get", self.provider.get, full)
+        finally:
+            left = reading[full] - 1
+            landed = self._landed.get(full)
+            if left:
+                reading[full] = left
+            else:
+                del reading[full]
+                self._landed.pop(full, None)
+        stale = result is None or isinstance(result, _Failed)
+        if stale and landed is not None and landed[0] > since:
+            return _Landed(landed[1])
+        return result
+
+    def _land(self, full: str, flight: asyncio.Future[str]) -> None:
+        """A flight finished: forget it, remember it for reads it overtook, mark its error seen."""
+        if self._flights.get(full) is flight:
+            del self._flights[full]
+        if flight.cancelled():
+            return
+        flight.exception()
+        self._landings += 1
+        if full in self._reading:
+            self._landed[full] = (self._landings, flight)
+
+    async def _fill(
+        self,
+        key: str,
+        full: str,
+        factory: Callable[[], Any],
+        seconds: float | None,
+        write: bool,
+    ) -> str:
         value = factory()
         if inspect.isawaitable(value):
             value = await value
         text = self._encode(value)
-        if write:
-            result = await self._call("set", self.provider.set, full, text, seconds)
-            if not isinstance(result, _Failed):
-                self.sets += 1
-                if self._listeners:
-                    self._emit("set", key, ttl=seconds, size=len(text))
-        return text, []
+        if not write:
+            return text
+        result = await self._call("set", self.provider.set, full, text, seconds)
+        if not isinstance(result, _Failed):
+            self.sets += 1
+            if self._listeners:
+                self._emit("set", key, ttl=seconds, size=len(text))
+        return text
 
     # -- stats --------------------------------------------------------------------
     async def get_stats(self, *, count_keys: bool = True) -> CacheStats:
