@@ -211,19 +211,22 @@ def compile_glob(pattern: str) -> re.Pattern[bytes]:
     """Compile a Redis ``MATCH`` glob into a regex over UTF-8 key bytes.
 
     Follows Redis' ``stringmatchlen``: ``*``, ``?``, ``[abc]``, ``[^a]``, ``[a-z]``,
-    ``\\x`` escapes; matching is on bytes, exactly as the server does it.
+    ``\\x`` escapes; matching is on bytes, exactly as the server does it.  Every item
+    but ``*`` matches one byte, so each run between stars is matched at its leftmost
+    place and never revisited (an atomic group): matching costs at most
+    len(key) x len(pattern) steps, whatever the pattern (no catastrophic backtracking).
     """
     pat = pattern.encode("utf-8")
-    out: list[bytes] = []
+    runs: list[list[bytes]] = [[]]  # the one-byte items between stars
     i, n = 0, len(pat)
     while i < n:
         c = pat[i]
         if c == 0x2A:  # *
             while i + 1 < n and pat[i + 1] == 0x2A:
                 i += 1
-            out.append(b".*")
+            runs.append([])
         elif c == 0x3F:  # ?
-            out.append(b".")
+            runs[-1].append(b".")
         elif c == 0x5B:  # [
             i += 1
             negate = i < n and pat[i] == 0x5E
@@ -241,11 +244,16 @@ def compile_glob(pattern: str) -> re.Pattern[bytes]:
                 else:
                     items.append((pat[i], pat[i]))
                 i += 1
-            out.append(_class_regex(items, negate))
+            runs[-1].append(_class_regex(items, negate))
         elif c == 0x5C and i + 1 < n:  # \x
             i += 1
-            out.append(re.escape(bytes([pat[i]])))
+            runs[-1].append(re.escape(bytes([pat[i]])))
         else:
-            out.append(re.escape(bytes([c])))
+            runs[-1].append(re.escape(bytes([c])))
         i += 1
-    return re.compile(b"".join(out) + rb"\Z", re.DOTALL)
+    first, *middle_and_last = (b"".join(run) for run in runs)
+    if not middle_and_last:
+        return re.compile(first + rb"\Z", re.DOTALL)
+    *middle, last = middle_and_last
+    body = first + b"".join(b"(?>.*?" + run + b")" for run in middle if run)
+    return re.compile(body + b".*" + last + rb"\Z", re.DOTALL)

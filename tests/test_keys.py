@@ -111,3 +111,26 @@ def test_glob_matches_like_redis(pattern: str, key: str) -> None:
 def test_escape_glob_round_trip() -> None:
     text = "a*b?c[d]e\\f:g"
     assert compile_glob(escape_glob(text)).match(text.encode())
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    pattern=st.text(alphabet="ab*?[]^-\\\n\u00e9", max_size=10),
+    key=st.text(alphabet="ab]\n[-*\\\u00e9", min_size=1, max_size=8),
+)
+def test_compiled_glob_agrees_with_the_reference_matcher(pattern: str, key: str) -> None:
+    """The providers' glob matcher is Redis' stringmatchlen (the contract's reference)."""
+    from cachesim.contract.glob import stringmatch
+
+    assert bool(compile_glob(pattern).match(key.encode())) is stringmatch(pattern, key), (
+        f"pattern {pattern!r} on key {key!r}: compile_glob disagrees with stringmatchlen"
+    )
+
+
+def test_many_stars_cannot_backtrack_catastrophically() -> None:
+    """Runs between stars are atomic groups: no pattern can make matching exponential."""
+    pattern = compile_glob("*a*a*a*a*a*a*a*b")
+    assert pattern.pattern.count(b"(?>") == 7, "each middle run must be an atomic group"
+    # With plain `.*` per star this takes hours (O(n^7)); with atomic runs it is linear-ish.
+    assert pattern.match(b"a" * 400) is None
+    assert pattern.match(b"a" * 400 + b"b") is not None
