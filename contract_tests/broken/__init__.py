@@ -200,4 +200,16 @@ CATALOGUE: dict[str, tuple[str, frozenset[str]]] = {
         "a newline in a key ends it (a line-based protocol)",
         frozenset({"KEY-2"}),
     ),
+    "ttl7_has_live_at_expiry": (
+        "has() alone says live at exactly the expiry instant (get is right)",
+        frozenset({"TTL-7"}),
+    ),
+    "ttl7_get_many_live_at_expiry": (
+        "get_many alone serves an entry at exactly its expiry instant (get is right)",
+        frozenset({"TTL-7"}),
+    ),
+    "ttl7_delete_true_at_expiry": (
+        "delete() returns True at exactly the expiry instant",
+        frozenset({"TTL-7"}),
+    ),
 }
