@@ -212,4 +212,8 @@ CATALOGUE: dict[str, tuple[str, frozenset[str]]] = {
         "delete() returns True at exactly the expiry instant",
         frozenset({"TTL-7"}),
     ),
+    "ns2_sql_clear_bmp_upper_bound": (
+        "clear() deletes the key range [prefix, prefix + U+FFFF), missing astral keys",
+        frozenset({"NS-2"}),
+    ),
 }
