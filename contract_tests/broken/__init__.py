@@ -216,4 +216,12 @@ CATALOGUE: dict[str, tuple[str, frozenset[str]]] = {
         "clear() deletes the key range [prefix, prefix + U+FFFF), missing astral keys",
         frozenset({"NS-2"}),
     ),
+    "conc6_set_many_yields_between_keys": (
+        "declares ATOMIC_BULK, but set_many yields to the loop between keys",
+        frozenset({"CONC-6"}),
+    ),
+    "conc6_delete_many_yields_between_keys": (
+        "declares ATOMIC_BULK, but delete_many yields to the loop between keys",
+        frozenset({"CONC-6"}),
+    ),
 }
