@@ -11,7 +11,8 @@ by twice the capacity by forgetting the oldest non-resident blocks.
 
 This follows libCacheSim's LIRS, including how it reserves room (LIR blocks
 are demoted before a promotion or a re-inserted non-resident block, and a new
-block larger than the HIR share is not stored).  A non-resident block that comes back is
+block larger than the HIR share is not stored; one larger than the whole cache
+is refused before it touches S or Q).  A non-resident block that comes back is
 stored with the size S remembers for it (libCacheSim's accounting when a
 request carries another size).  Also like libCacheSim: a hit on a resident
 HIR block that only Q holds demotes LIR blocks to make room for it, and if
@@ -197,6 +198,8 @@ class LIRSStore(PolicyStore[K, V]):
         self._limit_stack()
 
     def _admit(self, key: K, size: int) -> bool:
+        if self.capacity is not None and size > self.capacity:
+            return False  # never stored: S and Q stay as they are (libCacheSim's LIRS)
         if key in self._s:  # a non-resident HIR block: it will come back as LIR
             self._s.move_to_end(key)
             while self.lir_bytes + self._s_size[key] > self.lir_limit and len(self._s) > 1:

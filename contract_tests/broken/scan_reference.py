@@ -88,7 +88,11 @@ class ScanProvider(BaseProvider):
         page = ordered[start : cursor + self.PAGE]
         nxt = cursor + self.PAGE
         matcher = compile_glob(match).match
-        found = [k for k in page if matcher(k.encode()) and self._live(k) is not None]
+        now = self.clock.now()
+        # liveness is checked without purging: a SCAN must not shift the keyspace it walks
+        found = [
+            k for k in page if matcher(k.encode()) and ((e := self.data[k][1]) is None or now < e)
+        ]
         return (0 if nxt >= len(ordered) else nxt), found
 
     async def _roundtrip(self) -> None:

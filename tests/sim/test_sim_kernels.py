@@ -215,3 +215,109 @@ def test_an_admission_filter_runs_compiled_and_equals_its_store_side() -> None:
         assert fast.engine == "numba"
         assert _counts(fast) == _counts(slow)
         assert fast.rejections > plain.rejections  # first reads were refused
+
+
+def _edge_traces() -> list[Workload]:
+    """Byte-mode edge cases: sizes from 1 byte to 1e6, giants in a loop, one size per key."""
+    rng = np.random.default_rng(7)
+    n = 5_000
+    keys = rng.zipf(1.2, n) % 800 + 1
+    sizes = np.minimum((rng.pareto(1.1, n) + 1) * 100, 2_000_000).astype(np.int64)
+    pareto = Workload(keys.astype(np.int64), size=sizes, name="pareto")  # sizes vary per request
+    per_key = (10 ** rng.uniform(0, 6, 900)).astype(np.int64) + 1
+    k2 = rng.integers(1, 900, n)
+    span = Workload(k2.astype(np.int64), size=per_key[k2], name="span")  # one size per key
+    k3 = np.concatenate([np.arange(1, 301)] * 17)
+    s3 = np.full(len(k3), 1_000, dtype=np.int64)
+    s3[::97] = 250_000  # larger than any segment / queue of the smaller caches
+    loop = Workload(k3.astype(np.int64), size=s3, name="loop")
+    return [pareto, span, loop]
+
+
+def _edge_capacities(w: Workload) -> list[int]:
+    biggest = int(w.sizes.max())
+    codes, uniques = w.dense_keys()
+    per_key = np.zeros(len(uniques), dtype=np.int64)
+    np.maximum.at(per_key, codes, w.sizes)
+    total = int(per_key.sum())
+    shares = {max(1, int(total * f)) for f in (0.001, 0.01, 0.1, 0.3)}
+    # just above the largest object; half of it (it does not fit at all); a few units
+    return sorted(shares | {biggest + 1, biggest // 2, 3})
+
+
+#: the policies whose hooks evict or demote entries themselves, and the size-aware ones
+EDGE_POLICIES = ("slru", "2q", "lirs", "gdsf", "arc", "s3fifo", "wtinylfu")
+
+
+@pytest.mark.parametrize("policy", EDGE_POLICIES)
+def test_kernel_equals_store_on_byte_edge_traces(policy: str) -> None:
+    for w in _edge_traces():
+        for unit in ("bytes", "objects"):
+            capacities = _edge_capacities(w) if unit == "bytes" else [1, 3, 40, 400]
+            for capacity in capacities:
+                common: dict[str, Any] = {"unit": unit, "window": 1}
+                fast = simulate(w, capacity, policy, engine="numba", **common)
+                slow = simulate(w, capacity, policy, engine="python", **common)
+                where = f"{policy} on {w.name} at {capacity:,} {unit}"
+                assert _counts(fast) == _counts(slow), (
+                    f"{where}: the kernel must count as the store"
+                )
+                assert fast.windows is not None and slow.windows is not None
+                assert fast.windows["hits"].equals(slow.windows["hits"]), (
+                    f"{where}: the kernel must hit exactly where the store hits"
+                )
+
+
+_STALE_PROBE = """
+import numpy as np
+from cachesim.sim import Workload, simulate
+rng = np.random.default_rng(3)
+w = Workload(rng.integers(1, 60, 3_000), size=rng.integers(1, 50, 3_000))
+print(simulate(w, 400, "slru", unit="bytes", engine="numba").hits)
+"""
+
+
+def test_a_cached_hook_recompiles_when_a_shared_helper_changes(tmp_path: Any) -> None:
+    # Numba links a helper's code into each hook that calls it and caches the hook on
+    # disk stamped by the hook's own file: unless the kernel sources are part of the
+    # stamp, a hook compiled before an edit of lists.py keeps the old helper.
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cachesim
+
+    root = tmp_path / "pkg"
+    shutil.copytree(
+        Path(cachesim.__file__).parent,
+        root / "cachesim",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+    env.pop("NUMBA_CACHE_DIR", None)
+
+    def hits() -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", _STALE_PROBE],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout.split()[-1])
+
+    before = hits()
+    assert hits() == before  # now loaded from the disk cache
+    lists = root / "cachesim" / "sim" / "kernels" / "lists.py"
+    text = lists.read_text()
+    # a hit in SLRU's top segment no longer refreshes recency: other hits follow
+    changed = text.replace(
+        '    """Make ``k`` (already in queue ``b``) its newest key."""\n',
+        '    """Make ``k`` (already in queue ``b``) its newest key."""\n    return\n',
+        1,
+    )
+    assert changed != text
+    lists.write_text(changed)
+    assert hits() != before, "slru's cached hooks must be rebuilt with the edited lists.py"

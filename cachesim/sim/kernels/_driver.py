@@ -85,11 +85,57 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Kernels never allocate (every array comes from Python), so they run without numba's
 # reference counting (_nrt=False): passing a policy's arrays from hook to hook then
 # costs nothing, where counted references cost atomic operations.
-_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}
+_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
+
+
+def _source_tag() -> str:
+    """A short hash of every kernel module's source.
+
+    Numba links the code of the helpers a function calls into the function's
+    own compiled code, but stamps its disk cache with the function's file
+    alone: a hook cached before an edit of a shared helper (``lists.py``,
+    ``evict_later`` here) would keep running the old helper, out of step with
+    the rest (wrong results, writes out of bounds).  Every compiled kernel
+    function is therefore stamped with this hash as well.
+    """
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+_TAG = _source_tag()
+
+
+def _disk_cache(func: Any) -> Any:
+    """Numba's disk cache for ``func``, valid only while every kernel source is unchanged.
+
+    ``None`` when the cache cannot be set up (no writable cache directory, or a
+    numba whose cache internals differ): the function is then compiled in
+    each process, never loaded stale.
+    """
+    try:
+        from numba.core.caching import FunctionCache, IndexDataCacheFile
+
+        cache = FunctionCache(func)  # type: ignore[no-untyped-call]
+        impl = cache._impl
+        stamp = (impl.locator.get_source_stamp(), _TAG)
+        cache._cache_file = IndexDataCacheFile(  # type: ignore[no-untyped-call]
+            cache_path=cache._cache_path, filename_base=impl.filename_base, source_stamp=stamp
+        )
+    except (ImportError, AttributeError, TypeError, RuntimeError, OSError):
+        return None
+    return cache
 
 
 def _njit(func: Any) -> Any:
-    return numba.njit(**_OPTIONS)(func)
+    dispatcher = numba.njit(**_OPTIONS)(func)
+    cache = _disk_cache(dispatcher.py_func)
+    if cache is not None:
+        dispatcher._cache = cache
+    return dispatcher
 
 
 def jit(func: F) -> F:
@@ -573,27 +619,13 @@ def _replay(
     counters[10] = rejections
 
 
-def _source_tag() -> str:
-    """A short hash of the shared kernel sources: part of each compiled loop's cache name."""
-    digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in ("_driver.py", "lists.py"):
-        path = here / name
-        if path.exists():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-_TAG = _source_tag()
-
-
 def build_replay(policy: types.ModuleType, admission: types.ModuleType | None = None) -> Any:
     """The replay loop compiled with ``policy``'s hooks (and an admission filter's).
 
     ``policy`` is a kernel module (``cachesim.sim.kernels.lru`` ...); hooks it
     does not define fall back to the defaults above.  The compiled function is
     cached on disk beside the policy module's source, named after the policy,
-    the filter and the shared sources, so editing any of them recompiles.
+    the filter and the kernel sources, so editing any of them recompiles.
     """
     hooks = {
         "_p_admit": getattr(policy, "admit", admit_all),

@@ -231,6 +231,8 @@ def hit(ps: Any, osize: Any, k: int, nu: int) -> None:
 @jit
 def admit(ps: Any, osize: Any, k: int, s: int) -> bool:
     so, sn, fl, ssize, q, conf = ps[0], ps[1], ps[6], ps[7], ps[8], ps[9]
+    if conf[_CAP] >= 0 and s > conf[_CAP]:
+        return False  # never stored: S and Q stay as they are
     if fl[k] & IN_S:  # a non-resident HIR block: it will come back as LIR
         q_move_to_newest(so, sn, q, _S, k)
         while conf[_LIR_BYTES] + ssize[k] > conf[_LIR_LIM] and q[_S + COUNT] > 1:
