@@ -112,6 +112,8 @@ COMMON_FIXES: dict[str, str] = {
     "ISO-2": "keep entries in the backend across disconnect() and initialize()",
     "CONC-5": "do not read-modify-write shared state across an await: apply each change "
     "to the current state",
+    "CONC-6": "apply a batch without yielding between its keys (one step, or one "
+    "transaction), or do not declare ATOMIC_BULK",
     "VAL-9": "declare max_value_bytes as the largest value the backend really stores "
     "(memcached's item size includes the key and overhead)",
     "KEY-6": "do not build patterns, SQL or commands by string concatenation of keys",

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 __all__ = ["CAPABILITY_VOCABULARY_VERSION", "Capability"]
 
-CAPABILITY_VOCABULARY_VERSION = "1.1"
+CAPABILITY_VOCABULARY_VERSION = "1.2"
 
 
 class Capability(StrEnum):
@@ -80,4 +80,15 @@ class Capability(StrEnum):
     COMPARE_AND_DELETE = "compare_and_delete"
     """``delete_if_equals(key, value)`` removes the entry only while it still holds ``value``,
     atomically (a Lua script on Redis and Upstash, ``gets`` + ``cas`` on memcached) (LOCK-2).
+    """
+
+    ATOMIC_BULK = "atomic_bulk"
+    """``set_many`` and ``delete_many`` are all or nothing to concurrent callers of the
+    provider: no other operation sees, or leaves behind, some of a bulk write's keys
+    without the others, as with Redis ``MSET`` (CONC-6).
+
+    Declared by providers that apply a batch in one step (``MemoryProvider`` without an
+    await, ``SQLiteProvider`` in one call on its one connection; ``TieredProvider``
+    inherits it from its L2). Non-transactional pipelines (Redis, Upstash) and
+    memcached, which has no multi-key write, do not.
     """

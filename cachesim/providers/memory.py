@@ -47,6 +47,7 @@ class MemoryProvider(BaseProvider):
             Capability.PATTERN_INVALIDATION,
             Capability.COUNT_KEYS,
             Capability.EVICTION,
+            Capability.ATOMIC_BULK,
         }
     )
     in_process = True

@@ -164,6 +164,7 @@ class SQLiteProvider(BaseProvider):
             Capability.COUNT_KEYS,
             Capability.ATOMIC_SET_IF_ABSENT,
             Capability.COMPARE_AND_DELETE,
+            Capability.ATOMIC_BULK,
         }
         if not self.in_memory:
             caps.add(Capability.SHARED_BACKEND)

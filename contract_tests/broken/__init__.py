@@ -200,4 +200,28 @@ CATALOGUE: dict[str, tuple[str, frozenset[str]]] = {
         "a newline in a key ends it (a line-based protocol)",
         frozenset({"KEY-2"}),
     ),
+    "ttl7_has_live_at_expiry": (
+        "has() alone says live at exactly the expiry instant (get is right)",
+        frozenset({"TTL-7"}),
+    ),
+    "ttl7_get_many_live_at_expiry": (
+        "get_many alone serves an entry at exactly its expiry instant (get is right)",
+        frozenset({"TTL-7"}),
+    ),
+    "ttl7_delete_true_at_expiry": (
+        "delete() returns True at exactly the expiry instant",
+        frozenset({"TTL-7"}),
+    ),
+    "ns2_sql_clear_bmp_upper_bound": (
+        "clear() deletes the key range [prefix, prefix + U+FFFF), missing astral keys",
+        frozenset({"NS-2"}),
+    ),
+    "conc6_set_many_yields_between_keys": (
+        "declares ATOMIC_BULK, but set_many yields to the loop between keys",
+        frozenset({"CONC-6"}),
+    ),
+    "conc6_delete_many_yields_between_keys": (
+        "declares ATOMIC_BULK, but delete_many yields to the loop between keys",
+        frozenset({"CONC-6"}),
+    ),
 }

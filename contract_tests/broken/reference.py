@@ -20,6 +20,7 @@ class DictProvider(BaseProvider):
             Capability.CLOCK_INJECTABLE,
             Capability.PATTERN_INVALIDATION,
             Capability.COUNT_KEYS,
+            Capability.ATOMIC_BULK,
         }
     )
     in_process = True

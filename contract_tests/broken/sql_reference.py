@@ -26,6 +26,7 @@ class SQLProvider(BaseProvider):
             Capability.CLOCK_INJECTABLE,
             Capability.PATTERN_INVALIDATION,
             Capability.COUNT_KEYS,
+            Capability.ATOMIC_BULK,
         }
     )
     in_process = True

@@ -10,7 +10,8 @@ from typing import Any
 
 from cachesim import Cache
 from cachesim.contract.context import ContractContext
-from cachesim.contract.markers import clause
+from cachesim.contract.markers import clause, requires
+from cachesim.providers.capabilities import Capability
 
 
 @clause("CONC-1")
@@ -209,3 +210,52 @@ async def test_concurrent_bulk_and_single_operations_are_serializable(
             "concurrent single and bulk operations on overlapping keys left a state no serial "
             "order produces (a lost update or a late write):\n" + "\n".join(problems[:8])
         )
+
+
+@clause("CONC-6", "CONC-5")
+@requires(Capability.ATOMIC_BULK)
+async def test_overlapping_bulk_operations_are_all_or_nothing(cache: Cache) -> None:
+    """Every bulk write touches all of ``keys``, so in any serial order every key holds the
+    same writer's value (or all are absent), in each read and at the end. Each round
+    starts its calls after a random number of loop ticks, so the interleavings differ."""
+    keys = ["a", "b", "c", "d"]
+    rng = random.Random(6)
+    problems: list[str] = []
+
+    async def after(ticks: int, call: Any) -> Any:
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        return await call
+
+    for round_ in range(60):
+        if rng.random() < 0.5:
+            await cache.set_many(dict.fromkeys(keys, "initial"))
+        else:
+            await cache.delete_many(keys)
+        calls: list[tuple[str, Any]] = []
+        for writer in range(rng.randint(2, 3)):
+            order = rng.sample(keys, len(keys))
+            if rng.random() < 0.7:
+                value = f"round {round_} writer {writer}"
+                label = f"set_many({order}) of {value!r}"
+                calls.append((label, cache.set_many(dict.fromkeys(order, value))))
+            else:
+                calls.append((f"delete_many({order})", cache.delete_many(order)))
+        calls.append(("get_many", cache.get_many(rng.sample(keys, len(keys)))))
+        results = await asyncio.gather(*(after(rng.randint(0, 2), call) for _, call in calls))
+        labels = [label for label, _ in calls]
+        final = await cache.get_many(keys)
+        for what, seen in (("a concurrent get_many read", results[-1]), ("the end", final)):
+            values = {seen.get(key, "<absent>") for key in keys}
+            if len(values) != 1:
+                problems.append(
+                    f"round {round_}: {what} saw {dict(sorted(seen.items()))} after the calls "
+                    f"{labels}; every serial order leaves all of {keys} with one writer's value "
+                    "or all absent"
+                )
+    assert not problems, (
+        "CONC-6 bulk writes are all or nothing (the provider declares ATOMIC_BULK): "
+        "overlapping set_many/delete_many calls reached a state no serial order gives; fix: "
+        "apply a batch without yielding to the event loop between keys (or in one "
+        "transaction), or do not declare ATOMIC_BULK:\n" + "\n".join(problems[:6])
+    )

@@ -32,6 +32,35 @@ async def test_clear_removes_every_entry_and_counts_them(cache: Cache) -> None:
     assert await cache.has("none") is False
 
 
+#: First characters from every UTF-8 length and both ends of the code space: a clear
+#: that deletes a key range ending at ``prefix + "\uffff"`` misses the astral ones.
+_EDGE_FIRSTS = "\x00\x7f\x80\u07ff\u0800\uffff\U00010000\U0001f600\U0010ffff"
+EDGE_KEYS: list[str] = [f"{first}{rest}" for first in _EDGE_FIRSTS for rest in ("", "x")]
+
+
+@clause("NS-2")
+async def test_clear_removes_keys_starting_anywhere_in_the_code_space(
+    ctx: ContractContext, cache: Cache
+) -> None:
+    items = {key: f"value of {key!r}" for key in EDGE_KEYS}
+    assert await cache.set_many(items) is True
+    if ctx.has_capability(Capability.COUNT_KEYS):
+        keys = (await cache.get_stats()).keys
+        assert keys == len(items), (
+            f"STAT-4 keys counts live entries: {len(items)} keys whose first character spans "
+            f"U+0000..U+10FFFF, expected {len(items)}, observed {keys}"
+        )
+    cleared = await cache.clear()
+    left = await cache.get_many(list(items))
+    assert (cleared, left) == (len(items), {}), (
+        f"NS-2 clear empties the namespace: {len(items)} keys whose first character spans "
+        f"U+0000..U+10FFFF, expected clear() == {len(items)} and nothing left, observed "
+        f"{cleared} and {sorted(left)!r} left; fix: a key range must end past every "
+        "character (prefix + U+FFFF misses astral characters such as U+1F600); compare the "
+        "prefix exactly instead"
+    )
+
+
 @clause("NS-2")
 async def test_clear_of_an_empty_namespace_returns_zero(cache: Cache) -> None:
     assert await cache.clear() == 0

@@ -40,6 +40,7 @@ SPECIALS: dict[str, str] = {
     "quote": "'",
     "nfc_e_acute": "\u00e9",
     "nfd_e_acute": "e\u0301",
+    "astral": "\U0001f600",  # outside the BMP: 4 UTF-8 bytes, past any U+FFFF bound
 }
 _OTHER_FORM = {"\u00e9": "e\u0301", "e\u0301": "\u00e9"}
 

@@ -308,3 +308,81 @@ async def test_reads_never_extend_a_ttl(ctx: ContractContext, cache: Cache, how:
         f"an entry with TTL {unit:g} s read by {how} just before expiry: expected gone at "
         f"its original expiry, observed {seen} (a read re-armed the TTL)"
     )
+
+
+# -- the expiry instant seen first by each surface --------------------------------------
+
+#: every surface that must see the expiry on its own (TTL-7)
+_FIRST_SURFACES = [
+    "has",
+    "get_many",
+    "delete",
+    "delete_many",
+    "keys",
+    "invalidate_pattern",
+    "clear",
+]
+
+
+async def _first_touch(cache: Cache, surface: str, keys: list[str]) -> Any:
+    """Ask ``surface`` about ``keys`` without any read before it."""
+    if surface == "has":
+        return [await cache.has(k) for k in keys]
+    if surface == "get_many":
+        return await cache.get_many(keys)
+    if surface == "delete":
+        return [await cache.delete(k) for k in keys]
+    if surface == "delete_many":
+        return await cache.delete_many(keys)
+    if surface == "keys":
+        return (await cache.get_stats()).keys
+    if surface == "invalidate_pattern":
+        return await cache.invalidate_pattern("*")
+    return await cache.clear()
+
+
+_GONE_ANSWER: dict[str, Any] = {
+    "has": [False, False],
+    "get_many": {},
+    "delete": [False, False],
+    "delete_many": 0,
+    "keys": 0,
+    "invalidate_pattern": 0,
+    "clear": 0,
+}
+
+
+@clause("TTL-1", "TTL-7")
+@requires(TTL, CLOCK)
+@pytest.mark.parametrize("writer", ["set", "set_many"])
+@pytest.mark.parametrize("surface", _FIRST_SURFACES)
+async def test_each_surface_alone_sees_expiry_at_the_instant(
+    ctx: ContractContext, cache: Cache, writer: str, surface: str
+) -> None:
+    """No ``get`` runs first: a ``get`` that purges the entry would hide a surface that
+    compares the expiry with ``<=`` on its own."""
+    if ctx.info.ttl_resolution:
+        pytest.skip(f"the provider counts TTLs in steps of {ctx.info.ttl_resolution:g} s")
+    if surface == "keys" and not ctx.has_capability(Capability.COUNT_KEYS):
+        pytest.skip("the provider does not declare COUNT_KEYS")
+    if surface == "invalidate_pattern" and not ctx.has_capability(Capability.PATTERN_INVALIDATION):
+        pytest.skip("the provider does not declare PATTERN_INVALIDATION")
+    assert ctx.clock is not None
+    ctx.clock.advance(0.0003)
+    ttl = 1.1
+    keys = ["k", "k/sibling"]
+    mark = ctx.now()
+    if writer == "set":
+        for key in keys:
+            assert await cache.set(key, "v", ttl=ttl) is True
+    else:
+        assert await cache.set_many(dict.fromkeys(keys, "v"), ttl=ttl) is True
+    ctx.clock.set(mark + ttl)
+    seen = await _first_touch(cache, surface, keys)
+    expected = _GONE_ANSWER[surface]
+    assert seen == expected, (
+        f"TTL-7 expired entries are invisible everywhere: two entries written by {writer} "
+        f"with TTL {ttl:g} s, asked of {surface} first (no get before) at exactly the expiry "
+        f"instant: expected {expected!r}, observed {seen!r}; fix: every surface treats an "
+        "entry as expired when now >= written_at + ttl (not now > ...), not only get"
+    )
