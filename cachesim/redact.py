@@ -22,7 +22,9 @@ SECRET_QUERY_KEYS = frozenset(
 )
 
 # scheme://userinfo@ anywhere in a text (error messages quote URLs).
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^@/\s?#]*)@")
+# The userinfo runs to the first "@" of the token: a password holding an unescaped
+# "/", "?" or "#" (an invalid URL that clients still accept) is masked whole.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^@\s]*)@")
 # key=value pairs of secret query parameters anywhere in a text.
 _QUERY = re.compile(
     r"(?P<key>(?:" + "|".join(sorted(SECRET_QUERY_KEYS)) + r"))=(?P<value>[^&\s#'\"]*)",
@@ -37,6 +39,12 @@ def url_secrets(url: str) -> list[str]:
     except ValueError:
         return []
     found = [s for s in (parts.password, parts.username) if s]
+    loose = _USERINFO.match(url.strip())
+    if loose:  # what a lenient parser would take for the credentials
+        userinfo = loose["userinfo"]
+        found += [s for s in userinfo.split(":", 1) if s]
+        # and the pieces a strict parser quotes back when "/", "?" or "#" cut it short
+        found += [s for s in re.split(r"[:/?#\[\]]", userinfo) if len(s) > 2]
     found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if _secret_key(k) and v]
     return found
 
@@ -57,6 +65,8 @@ def redact_url(url: str) -> str:
     except ValueError:
         return redact_text(url)
     netloc, query = parts.netloc, parts.query
+    if "@" in url and "@" not in netloc:  # "@" after a "/", "?" or "#": mask loosely
+        return redact_text(url)
     if "@" in netloc:
         host = parts.hostname or ""
         if ":" in host:  # IPv6 literal

@@ -236,3 +236,25 @@ def test_no_secret_in_cachesim_check(redis_url: str) -> None:
     memcached = f"memcached://{USER}:{PASSWORD}@h:1"
     run_check(capture, "memcached", "memcached", modes=((),), MEMCACHED_URL=memcached)
     assert capture.outputs and capture.hits() == [], capture.hits()
+
+
+@pytest.mark.parametrize("cut", ["#", "?", "/"])
+def test_a_password_holding_a_url_delimiter_never_leaks(cut: str) -> None:
+    """A raw '#', '?' or '/' in the password cuts a strict parse short: still masked everywhere."""
+    secret = f"Zq9Secret{cut}tail"
+    url = f"redis://:{secret}@127.0.0.1:6379/0"
+    settings = CacheSettings(provider="redis", redis_url=url)
+    with pytest.raises(CacheError) as info:
+        create_provider(settings)
+    shown = [
+        repr(settings),
+        str(settings),
+        str(settings.model_dump()),
+        redact_url(url),
+        redact_text(f"connecting to {url} failed"),
+        str(info.value),
+        "".join(traceback.format_exception(info.value)),
+    ]
+    for text in shown:
+        assert "Zq9Secret" not in text, f"the password leaked: {text!r}"
+    assert "percent-encode" in str(info.value), "the error must say how to fix the URL"

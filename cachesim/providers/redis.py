@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cachesim import forks
 from cachesim.providers.capabilities import Capability
 from cachesim.providers.resp import RedisCommandProvider, ttl_ms
-from cachesim.redact import redact_url, url_secrets
+from cachesim.redact import redact_text, redact_url, url_secrets
 
 if TYPE_CHECKING:
     import fakeredis
@@ -109,9 +109,16 @@ class RedisProvider(RedisCommandProvider):
             "socket_timeout": socket_timeout,
         }
         options.update(client_options)
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=None, **options
-        )
+        try:
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=None, **options
+            )
+        except ValueError as exc:  # the parser's message may quote the password
+            raise ConfigurationError(
+                f"REDIS_URL {redact_url(url)!r} is not a valid Redis URL "
+                f"({redact_text(str(exc), url_secrets(url))}); percent-encode a password "
+                "that holds '@', ':', '/', '?' or '#'"
+            ) from None
         client = redis.asyncio.Redis.from_pool(pool)
         provider = cls(client, owns_client=True, label=redact_url(url))
         provider._secrets = tuple(url_secrets(url))
