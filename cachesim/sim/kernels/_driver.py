@@ -44,6 +44,7 @@ Admission filter hooks (``fs``: its state): ``record(fs, k, s)`` on every read
 from __future__ import annotations
 
 import hashlib
+import importlib
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -117,12 +118,13 @@ def _disk_cache(func: Any) -> Any:
     each process, never loaded stale.
     """
     try:
-        from numba.core.caching import FunctionCache, IndexDataCacheFile
-
-        cache = FunctionCache(func)  # type: ignore[no-untyped-call]
+        # numba's cache internals: untyped, reached through Any so that type checks
+        # agree with and without numba installed
+        caching: Any = importlib.import_module("numba.core.caching")
+        cache = caching.FunctionCache(func)
         impl = cache._impl
         stamp = (impl.locator.get_source_stamp(), _TAG)
-        cache._cache_file = IndexDataCacheFile(  # type: ignore[no-untyped-call]
+        cache._cache_file = caching.IndexDataCacheFile(
             cache_path=cache._cache_path, filename_base=impl.filename_base, source_stamp=stamp
         )
     except (ImportError, AttributeError, TypeError, RuntimeError, OSError):
