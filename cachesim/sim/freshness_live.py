@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import inspect
 import math
 import selectors
 from typing import Any, Final
@@ -109,11 +108,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self.clock.now()
 
 
-def supports_options() -> bool:
-    """Whether this ``Cache.get_or_set`` takes ``options=`` (freshness options)."""
-    return "options" in inspect.signature(Cache.get_or_set).parameters
-
-
 def _check_live(options: FreshnessOptions | None) -> None:
     """Refuse what the live replay cannot reproduce read by read, saying why."""
     if options is None or options.plain:
@@ -133,12 +127,6 @@ def _check_live(options: FreshnessOptions | None) -> None:
     ]
     if options.lock_mode == "distributed":
         wanted.append("lock='distributed'")
-    if not supports_options():
-        raise ConfigurationError(
-            "live replay drives Cache.get_or_set with a TTL and its per-process single flight "
-            f"(lock 'local' or 'none'); this Cache takes no options, so it cannot replay "
-            f"{', '.join(wanted)}: predict those with simulate_freshness()"
-        )
     random_or_lock = [
         name
         for name in ("jitter", "xfetch_beta", "lock='distributed'")

@@ -26,7 +26,6 @@ from cachesim.sim.freshness import (
 from cachesim.sim.freshness_live import (
     VirtualTimeLoop,
     replay_freshness_live,
-    supports_options,
 )
 from cachesim.sim.models import LatencyModel
 from cachesim.sim.workload import Workload, with_rate, zipf
@@ -111,9 +110,6 @@ WITH_OPTIONS = [
 ]
 
 
-@pytest.mark.skipif(
-    not supports_options(), reason="this Cache.get_or_set takes no options= (freshness options)"
-)
 @pytest.mark.parametrize("options", WITH_OPTIONS, ids=lambda o: o.label)
 @pytest.mark.parametrize("clients", [None, 16], ids=["open", "16-clients"])
 def test_live_replay_with_options_agrees(
@@ -129,15 +125,6 @@ def test_live_replay_with_options_agrees(
     assert (virtual.stale_served > 0) == bool(options.grace or options.fail_safe)
     for counter in ("background_refreshes", "early_recomputes", "fail_safe_activations"):
         assert getattr(live, counter) == getattr(virtual, counter), f"{counter} must agree"
-
-
-@pytest.mark.skipif(supports_options(), reason="this Cache takes freshness options")
-@pytest.mark.parametrize("options", WITH_OPTIONS, ids=lambda o: o.label)
-def test_live_replay_refuses_options_the_cache_cannot_run(
-    hot_keys: Workload, options: FreshnessOptions
-) -> None:
-    with pytest.raises(ConfigurationError, match="simulate_freshness"):
-        replay_freshness_live(hot_keys, options, origin=ORIGIN)
 
 
 @pytest.mark.parametrize(
